@@ -1,0 +1,35 @@
+import { DEFAULT_LIMITS, type Limits } from "./protocol";
+import type { Env } from "./env";
+
+/** How an object retries work it hands to another object. */
+export interface RetryPolicy {
+  maxAttempts: number;
+  baseMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 10, baseMs: 1_000, maxMs: 600_000 };
+
+/** A positive integer from a variable, or the fallback when unset or malformed. */
+export function intVar(value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n > 0 ? n : fallback;
+}
+
+export function limitsFrom(env: Env): Limits {
+  return {
+    maxTextBytes: intVar(env.MAX_TEXT_BYTES, DEFAULT_LIMITS.maxTextBytes),
+    maxFrameBytes: intVar(env.MAX_FRAME_BYTES, DEFAULT_LIMITS.maxFrameBytes),
+    historyPageSize: intVar(env.HISTORY_PAGE_SIZE, DEFAULT_LIMITS.historyPageSize),
+    syncPageSize: intVar(env.SYNC_PAGE_SIZE, DEFAULT_LIMITS.syncPageSize),
+  };
+}
+
+export function retryPolicyFrom(env: Env): RetryPolicy {
+  return {
+    maxAttempts: intVar(env.DELIVERY_MAX_ATTEMPTS, DEFAULT_RETRY.maxAttempts),
+    baseMs: intVar(env.DELIVERY_BACKOFF_BASE_MS, DEFAULT_RETRY.baseMs),
+    maxMs: intVar(env.DELIVERY_BACKOFF_MAX_MS, DEFAULT_RETRY.maxMs),
+  };
+}

@@ -1,0 +1,22 @@
+import type { AccountObject } from "./objects/account";
+import type { UserObject } from "./objects/user";
+
+/** Bindings and variables from wrangler.toml, .dev.vars and `wrangler secret`. */
+export interface Env {
+  USER: DurableObjectNamespace<UserObject>;
+  ACCOUNTS: DurableObjectNamespace<AccountObject>;
+  ASSETS?: Fetcher;
+  /** "development" locally (.dev.vars); unset in production. */
+  ENVIRONMENT?: string;
+  /** HS256 signing key for tokens; `wrangler secret put TOKEN_SECRET` in production. */
+  TOKEN_SECRET?: string;
+  TOKEN_TTL_SECONDS?: string;
+  ALLOWED_ORIGINS?: string;
+  MAX_TEXT_BYTES?: string;
+  MAX_FRAME_BYTES?: string;
+  HISTORY_PAGE_SIZE?: string;
+  SYNC_PAGE_SIZE?: string;
+  DELIVERY_MAX_ATTEMPTS?: string;
+  DELIVERY_BACKOFF_BASE_MS?: string;
+  DELIVERY_BACKOFF_MAX_MS?: string;
+}

@@ -1,0 +1,21 @@
+import { HTTP_ERRORS, type HttpErrorBody, type HttpErrorCode } from "../protocol";
+
+/**
+ * An HTTP failure with a stable code. Thrown anywhere in a route; the app's
+ * error handler turns it into `{ error: { code, message } }`.
+ */
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: HttpErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.status = HTTP_ERRORS[code];
+  }
+}
+
+export function errorResponse(code: HttpErrorCode, message: string): Response {
+  const body: HttpErrorBody = { error: { code, message } };
+  return Response.json(body, { status: HTTP_ERRORS[code] });
+}

@@ -1,0 +1,46 @@
+import { Hono } from "hono";
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, USERNAME_PATTERN } from "../../protocol";
+import type { Env } from "../../env";
+import { ApiError } from "../errors";
+import { issueToken } from "../tokens";
+
+interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** POST /api/register and POST /api/login: both answer `{ user, token, expiresAt }`. */
+export const accounts = new Hono<{ Bindings: Env }>()
+  .post("/register", async (c) => {
+    const { username, password } = await credentials(c.req.raw);
+    if (!USERNAME_PATTERN.test(username)) {
+      throw new ApiError("invalid_username", "A username is 3 to 32 characters: a-z, 0-9 and _.");
+    }
+    if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
+      throw new ApiError("weak_password", `A password is ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters.`);
+    }
+    const created = await c.env.ACCOUNTS.getByName(username).register(password);
+    if (!created) throw new ApiError("username_taken", "That username is taken.");
+    return c.json({ user: username, ...(await issueToken(c.env, username)) }, 201);
+  })
+  .post("/login", async (c) => {
+    const { username, password } = await credentials(c.req.raw);
+    const ok = USERNAME_PATTERN.test(username) && password.length <= MAX_PASSWORD_LENGTH && (await c.env.ACCOUNTS.getByName(username).login(password));
+    if (!ok) throw new ApiError("invalid_credentials", "Wrong username or password.");
+    return c.json({ user: username, ...(await issueToken(c.env, username)) });
+  });
+
+/** Reads `{ username, password }`; usernames are case-insensitive, so lowercased. */
+async function credentials(request: Request): Promise<Credentials> {
+  let body: unknown;
+  try {
+    body = await request.json();
+  } catch {
+    throw new ApiError("bad_request", "The body must be JSON: { \"username\": ..., \"password\": ... }.");
+  }
+  const { username, password } = (body ?? {}) as Record<string, unknown>;
+  if (typeof username !== "string" || typeof password !== "string") {
+    throw new ApiError("bad_request", "username and password must be strings.");
+  }
+  return { username: username.trim().toLowerCase(), password };
+}

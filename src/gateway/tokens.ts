@@ -1,0 +1,47 @@
+import { sign, verify } from "hono/jwt";
+import { JwtTokenExpired } from "hono/utils/jwt/types";
+import { intVar } from "../config";
+import type { Env } from "../env";
+import { ApiError } from "./errors";
+
+/** The secret `.dev.vars` ships for local use; refused in production. */
+export const DEVELOPMENT_SECRET = "edgechat-local-development-secret-do-not-use-in-production";
+const DEFAULT_TTL_SECONDS = 7 * 24 * 3600;
+
+export interface IssuedToken {
+  token: string;
+  expiresAt: number; // seconds since the epoch
+}
+
+/**
+ * The signing key. Production (ENVIRONMENT unset) must configure its own with
+ * `wrangler secret put TOKEN_SECRET`; without one, no token is issued or accepted.
+ */
+export function signingKey(env: Env): string {
+  const secret = env.TOKEN_SECRET;
+  const development = env.ENVIRONMENT === "development" || env.ENVIRONMENT === "test";
+  if (!secret || secret.length < 32 || (!development && secret === DEVELOPMENT_SECRET)) {
+    throw new ApiError("server_misconfigured", "TOKEN_SECRET is not configured (at least 32 characters; run `wrangler secret put TOKEN_SECRET`).");
+  }
+  return secret;
+}
+
+export async function issueToken(env: Env, user: string, now = Math.floor(Date.now() / 1000)): Promise<IssuedToken> {
+  const expiresAt = now + intVar(env.TOKEN_TTL_SECONDS, DEFAULT_TTL_SECONDS);
+  const token = await sign({ sub: user, iat: now, exp: expiresAt }, signingKey(env), "HS256");
+  return { token, expiresAt };
+}
+
+/** The username in a valid token. Only HS256 is accepted: `alg: none` and every other algorithm fail. */
+export async function verifyToken(env: Env, token: string): Promise<string> {
+  const key = signingKey(env);
+  try {
+    const payload = await verify(token, key, "HS256");
+    if (typeof payload.sub !== "string" || payload.sub === "") throw new Error("no subject");
+    if (typeof payload.exp !== "number") throw new Error("no expiry");
+    return payload.sub;
+  } catch (err) {
+    if (err instanceof JwtTokenExpired) throw new ApiError("token_expired", "The token has expired; log in again.");
+    throw new ApiError("token_invalid", "The token is not valid.");
+  }
+}

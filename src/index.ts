@@ -1,0 +1,9 @@
+/**
+ * edgechat's Worker: the gateway app and the Durable Object classes it routes to.
+ */
+import { app } from "./gateway/app";
+
+export { AccountObject } from "./objects/account";
+export { UserObject } from "./objects/user";
+
+export default app;

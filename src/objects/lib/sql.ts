@@ -1,0 +1,35 @@
+/**
+ * A thin layer over `ctx.storage.sql`: queries are tagged templates, so every
+ * value is bound as a parameter and never spliced into the SQL text.
+ *
+ * @example
+ * const rows = db.all<{ id: string }>`SELECT id FROM messages WHERE peer = ${peer}`;
+ */
+export type SqlValue = string | number | null | ArrayBuffer;
+type Row = Record<string, SqlStorageValue>;
+
+export class Sql {
+  constructor(private readonly storage: SqlStorage) {}
+
+  all<T extends Row = Row>(strings: TemplateStringsArray, ...values: SqlValue[]): T[] {
+    return this.#exec<T>(strings, values).toArray();
+  }
+
+  one<T extends Row = Row>(strings: TemplateStringsArray, ...values: SqlValue[]): T | undefined {
+    return this.#exec<T>(strings, values).toArray()[0];
+  }
+
+  /** Runs a statement and returns how many rows it wrote. */
+  run(strings: TemplateStringsArray, ...values: SqlValue[]): number {
+    return this.#exec(strings, values).rowsWritten;
+  }
+
+  /** Runs plain SQL with no values: migrations only. */
+  script(sql: string): void {
+    this.storage.exec(sql);
+  }
+
+  #exec<T extends Row>(strings: TemplateStringsArray, values: SqlValue[]): SqlStorageCursor<T> {
+    return this.storage.exec<T>(strings.join("?"), ...values);
+  }
+}

@@ -1,0 +1,398 @@
+import type { RetryPolicy } from "../config";
+import type { ChatState, Failure, FailureReason, Message, MessageStatus } from "../protocol";
+import { attemptsExhausted, backoffDelay } from "./lib/backoff";
+import { migrate } from "./lib/migrations";
+import { Sql } from "./lib/sql";
+import { USER_MIGRATIONS } from "./user-schema";
+
+/** A message as it travels between user objects (native RPC, structured clone). */
+export interface WireMessage {
+  id: string;
+  from: string;
+  to: string;
+  seq: number;
+  clientId: string;
+  text: string;
+  sentAt: number;
+}
+
+type MessageRow = {
+  rev: number;
+  id: string;
+  peer: string;
+  outgoing: number;
+  seq: number;
+  client_id: string;
+  text: string;
+  sent_at: number;
+  failed: string | null;
+  /** The chat's watermarks, joined in by message_view. */
+  delivered: number;
+  read: number;
+};
+
+type ChatRow = {
+  peer: string;
+  last_out: number;
+  last_in: number;
+  delivered: number;
+  read: number;
+  delivered_by_me: number;
+  read_by_me: number;
+  rev: number;
+};
+
+/**
+ * Everything one user's object keeps in SQLite: chats, messages (inbox and
+ * sent), the delivery and receipt retry queues, and device cursors. Plain
+ * synchronous methods; the object decides when to call them.
+ */
+export class UserStore {
+  readonly #db: Sql;
+  #rev: number;
+  #owner: string | undefined;
+
+  constructor(storage: DurableObjectStorage) {
+    this.#db = new Sql(storage.sql);
+    migrate(storage, this.#db, USER_MIGRATIONS);
+    // The log head is derived from the rows that carry revs rather than kept
+    // in a counter row, which would cost a write per change.
+    const head = this.#db.one<{ m: number | null; c: number | null; f: number | null }>`
+      SELECT (SELECT MAX(rev) FROM messages) AS m, (SELECT MAX(rev) FROM chats) AS c,
+             (SELECT MAX(failed_rev) FROM messages) AS f`;
+    this.#rev = Math.max(head?.m ?? 0, head?.c ?? 0, head?.f ?? 0);
+  }
+
+  /** The newest rev in the log. */
+  get rev(): number {
+    return this.#rev;
+  }
+
+  #nextRev(): number {
+    return ++this.#rev;
+  }
+
+  // ---- identity --------------------------------------------------------------
+
+  /** The username this object belongs to, once it has learnt it. */
+  owner(): string | undefined {
+    this.#owner ??= this.#db.one<{ value: string }>`SELECT value FROM meta WHERE key = 'owner'`?.value;
+    return this.#owner;
+  }
+
+  setOwner(user: string): void {
+    this.#db.run`INSERT INTO meta (key, value) VALUES ('owner', ${user}) ON CONFLICT (key) DO NOTHING`;
+    this.#owner = undefined;
+  }
+
+  // ---- chats -------------------------------------------------------------------
+
+  chat(peer: string): ChatState | undefined {
+    const row = this.#db.one<ChatRow>`SELECT * FROM chats WHERE peer = ${peer}`;
+    return row && toChatState(row);
+  }
+
+  // ---- sending ---------------------------------------------------------------
+
+  /** The answer to an earlier send with this client id, if there was one. */
+  sentByClientId(clientId: string): Message | undefined {
+    const row = this.#db.one<MessageRow>`
+      SELECT * FROM message_view m
+      WHERE m.client_id = ${clientId} AND m.outgoing = 1`;
+    return row && this.#toMessage(row);
+  }
+
+  /** Stores my new message and queues it for the peer's object. */
+  storeOutgoing(me: string, peer: string, clientId: string, text: string, sentAt: number, nextAttemptAt: number): WireMessage & { rev: number } {
+    const rev = this.#nextRev();
+    this.#db.run`INSERT INTO chats (peer, rev) VALUES (${peer}, 0) ON CONFLICT (peer) DO NOTHING`;
+    const seq = this.#db.one<{ last_out: number }>`
+      UPDATE chats SET last_out = last_out + 1 WHERE peer = ${peer} RETURNING last_out`!.last_out;
+    const id = crypto.randomUUID();
+    this.#db.run`
+      INSERT INTO messages (rev, id, peer, outgoing, seq, client_id, text, sent_at)
+      VALUES (${rev}, ${id}, ${peer}, 1, ${seq}, ${clientId}, ${text}, ${sentAt})`;
+    this.#db.run`INSERT INTO outbox (rev, peer, next_at) VALUES (${rev}, ${peer}, ${nextAttemptAt})`;
+    return { id, from: me, to: peer, seq, clientId, text, sentAt, rev };
+  }
+
+  // ---- receiving ---------------------------------------------------------------
+
+  /**
+   * Stores messages from `peer`, skipping any already stored (a retried
+   * delivery). Returns the newly stored ones, in order.
+   */
+  storeIncoming(peer: string, messages: readonly WireMessage[]): Message[] {
+    const lastIn = this.#db.one<{ last_in: number }>`SELECT last_in FROM chats WHERE peer = ${peer}`?.last_in ?? 0;
+    const fresh = messages.filter((m) => m.seq > lastIn).sort((a, b) => a.seq - b.seq);
+    if (fresh.length === 0) return [];
+    this.#db.run`INSERT INTO chats (peer, rev) VALUES (${peer}, 0) ON CONFLICT (peer) DO NOTHING`;
+    const stored: Message[] = [];
+    let previous = lastIn;
+    for (const m of fresh) {
+      if (m.seq === previous) continue; // the same seq twice in one batch
+      previous = m.seq;
+      const rev = this.#nextRev();
+      this.#db.run`
+        INSERT INTO messages (rev, id, peer, outgoing, seq, client_id, text, sent_at)
+        VALUES (${rev}, ${m.id}, ${peer}, 0, ${m.seq}, ${m.clientId}, ${m.text}, ${m.sentAt})`;
+      stored.push({ id: m.id, chat: peer, from: m.from, to: m.to, seq: m.seq, clientId: m.clientId, text: m.text, sentAt: m.sentAt, rev });
+    }
+    this.#db.run`UPDATE chats SET last_in = ${previous} WHERE peer = ${peer}`;
+    return stored;
+  }
+
+  // ---- receipts ------------------------------------------------------------------
+
+  /**
+   * The peer reports how far it has received and read my messages. Returns the
+   * chat's new state when a watermark moved, undefined otherwise.
+   */
+  applyPeerReceipts(peer: string, delivered: number, read: number): ChatState | undefined {
+    const chat = this.#db.one<ChatRow>`SELECT * FROM chats WHERE peer = ${peer}`;
+    if (!chat) return undefined;
+    // Never past what I sent, never backwards; read implies delivered.
+    const newRead = Math.max(chat.read, Math.min(read, chat.last_out));
+    const newDelivered = Math.max(chat.delivered, newRead, Math.min(delivered, chat.last_out));
+    if (newRead === chat.read && newDelivered === chat.delivered) return undefined;
+    return this.#updateChat(peer, { delivered: newDelivered, read: newRead });
+  }
+
+  /**
+   * My device confirms it has (delivered) or I have seen (read) the peer's
+   * messages up to `upto`. Returns the watermarks to tell the peer when they
+   * moved, and the chat state when my other devices must hear of it (read).
+   */
+  acknowledge(peer: string, kind: "delivered" | "read", upto: number): { moved: boolean; chat?: ChatState } | undefined {
+    const chat = this.#db.one<ChatRow>`SELECT * FROM chats WHERE peer = ${peer}`;
+    if (!chat) return undefined;
+    const capped = Math.min(upto, chat.last_in);
+    if (kind === "delivered") {
+      if (capped <= chat.delivered_by_me) return { moved: false };
+      this.#db.run`UPDATE chats SET delivered_by_me = ${capped} WHERE peer = ${peer}`;
+      return { moved: true };
+    }
+    if (capped <= chat.read_by_me) return { moved: false };
+    const state = this.#updateChat(peer, { read_by_me: capped, delivered_by_me: Math.max(chat.delivered_by_me, capped) });
+    return { moved: true, chat: state };
+  }
+
+  #updateChat(peer: string, changes: { delivered?: number; read?: number; read_by_me?: number; delivered_by_me?: number }): ChatState {
+    const rev = this.#nextRev();
+    const row = this.#db.one<ChatRow>`
+      UPDATE chats SET
+        delivered = COALESCE(${changes.delivered ?? null}, delivered),
+        read = COALESCE(${changes.read ?? null}, read),
+        read_by_me = COALESCE(${changes.read_by_me ?? null}, read_by_me),
+        delivered_by_me = COALESCE(${changes.delivered_by_me ?? null}, delivered_by_me),
+        rev = ${rev}
+      WHERE peer = ${peer} RETURNING *`!;
+    return toChatState(row);
+  }
+
+  // ---- the delivery queue (my messages on their way to peers' objects) ------------
+
+  /** Oldest first: a peer receives my messages in the order I sent them. */
+  pendingFor(peer: string, limit: number): WireMessage[] {
+    const me = this.owner() ?? "";
+    return this.#db
+      .all<{ rev: number; id: string; seq: number; client_id: string; text: string; sent_at: number }>`
+        SELECT m.rev, m.id, m.seq, m.client_id, m.text, m.sent_at
+        FROM outbox o JOIN messages m ON m.rev = o.rev
+        WHERE o.peer = ${peer} ORDER BY o.rev LIMIT ${limit}`
+      .map((r) => ({ id: r.id, from: me, to: peer, seq: r.seq, clientId: r.client_id, text: r.text, sentAt: r.sent_at }));
+  }
+
+  hasPending(peer: string): boolean {
+    return this.#db.one`SELECT 1 AS x FROM outbox WHERE peer = ${peer} LIMIT 1` !== undefined;
+  }
+
+  /** When the peer's queue is next due, if it has one. */
+  peerDueAt(peer: string): number | undefined {
+    return this.#db.one<{ t: number | null }>`SELECT MIN(next_at) AS t FROM outbox WHERE peer = ${peer}`?.t ?? undefined;
+  }
+
+  /** The peer's object has stored these messages (by seq, up to and including). */
+  deliveredToPeer(peer: string, uptoSeq: number): void {
+    this.#db.run`
+      DELETE FROM outbox WHERE peer = ${peer}
+      AND rev IN (SELECT rev FROM messages WHERE peer = ${peer} AND outgoing = 1 AND seq <= ${uptoSeq})`;
+  }
+
+  /**
+   * A delivery attempt to the peer failed. Every queued message counts the
+   * attempt; those out of attempts fail for good and are returned so the
+   * sender's devices can be told.
+   */
+  deliveryFailed(peer: string, error: string, policy: RetryPolicy, now: number, reason: FailureReason = "unreachable"): Failure[] {
+    const rows = this.#db.all<{ rev: number; attempts: number }>`
+      UPDATE outbox SET attempts = attempts + 1, last_error = ${error.slice(0, 200)}
+      WHERE peer = ${peer} RETURNING rev, attempts`;
+    if (rows.length === 0) return [];
+    const exhausted = rows.filter((r) => attemptsExhausted(r.attempts, policy) || reason !== "unreachable");
+    const failures = exhausted.map((r) => this.#fail(r.rev, reason));
+    if (failures.length < rows.length) {
+      const attempts = Math.max(...rows.filter((r) => !exhausted.includes(r)).map((r) => r.attempts));
+      const nextAt = now + backoffDelay(attempts, policy);
+      this.#db.run`UPDATE outbox SET next_at = ${nextAt} WHERE peer = ${peer}`;
+    }
+    return failures;
+  }
+
+  #fail(messageRev: number, reason: FailureReason): Failure {
+    const rev = this.#nextRev();
+    this.#db.run`DELETE FROM outbox WHERE rev = ${messageRev}`;
+    const row = this.#db.one<{ id: string; client_id: string; peer: string; seq: number }>`
+      UPDATE messages SET failed = ${reason}, failed_rev = ${rev} WHERE rev = ${messageRev}
+      RETURNING id, client_id, peer, seq`!;
+    return { id: row.id, clientId: row.client_id, chat: row.peer, seq: row.seq, reason, rev };
+  }
+
+  /** Peers whose delivery queue is due now. */
+  duePeers(now: number): string[] {
+    return this.#db.all<{ peer: string }>`SELECT DISTINCT peer FROM outbox WHERE next_at <= ${now}`.map((r) => r.peer);
+  }
+
+  // ---- the receipt queue -------------------------------------------------------------
+
+  /** Remembers to tell the peer my watermarks; coalesces with any not yet sent. */
+  queueReceipt(peer: string, now: number): { delivered: number; read: number } {
+    const chat = this.#db.one<ChatRow>`SELECT * FROM chats WHERE peer = ${peer}`!;
+    this.#db.run`
+      INSERT INTO receipt_outbox (peer, delivered, read, next_at)
+      VALUES (${peer}, ${chat.delivered_by_me}, ${chat.read_by_me}, ${now})
+      ON CONFLICT (peer) DO UPDATE SET delivered = excluded.delivered, read = excluded.read`;
+    return { delivered: chat.delivered_by_me, read: chat.read_by_me };
+  }
+
+  pendingReceipt(peer: string): { delivered: number; read: number } | undefined {
+    return this.#db.one<{ delivered: number; read: number }>`SELECT delivered, read FROM receipt_outbox WHERE peer = ${peer}`;
+  }
+
+  /** The peer has these watermarks; drop the queued row unless it moved on since. */
+  receiptSent(peer: string, delivered: number, read: number): void {
+    this.#db.run`DELETE FROM receipt_outbox WHERE peer = ${peer} AND delivered <= ${delivered} AND read <= ${read}`;
+  }
+
+  /** Returns false when the receipt ran out of attempts and was dropped. */
+  receiptFailed(peer: string, policy: RetryPolicy, now: number): boolean {
+    const row = this.#db.one<{ attempts: number }>`
+      UPDATE receipt_outbox SET attempts = attempts + 1 WHERE peer = ${peer} RETURNING attempts`;
+    if (!row) return true;
+    if (attemptsExhausted(row.attempts, policy)) {
+      this.#db.run`DELETE FROM receipt_outbox WHERE peer = ${peer}`;
+      return false;
+    }
+    this.#db.run`UPDATE receipt_outbox SET next_at = ${now + backoffDelay(row.attempts, policy)} WHERE peer = ${peer}`;
+    return true;
+  }
+
+  dueReceiptPeers(now: number): string[] {
+    return this.#db.all<{ peer: string }>`SELECT peer FROM receipt_outbox WHERE next_at <= ${now}`.map((r) => r.peer);
+  }
+
+  /** The earliest time any queued work is due, to arm the alarm. */
+  nextDueAt(): number | undefined {
+    const row = this.#db.one<{ t: number | null }>`
+      SELECT MIN(t) AS t FROM (SELECT MIN(next_at) AS t FROM outbox UNION ALL SELECT MIN(next_at) FROM receipt_outbox)`;
+    return row?.t ?? undefined;
+  }
+
+  // ---- reading -------------------------------------------------------------------
+
+  /**
+   * What a device that has everything up to `after` is missing: new messages
+   * (at most `limit`, in log order), then the chat watermarks and failures that
+   * changed within the same range of revs.
+   */
+  syncAfter(after: number, limit: number): { messages: Message[]; chats: ChatState[]; failures: Failure[]; rev: number; more: boolean } {
+    const rows = this.#db.all<MessageRow>`
+      SELECT * FROM message_view m
+      WHERE m.rev > ${after} ORDER BY m.rev LIMIT ${limit + 1}`;
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const upto = more ? page[page.length - 1]!.rev : this.#rev;
+    const chats = this.#db.all<ChatRow>`SELECT * FROM chats WHERE rev > ${after} AND rev <= ${upto} ORDER BY rev`;
+    const failures = this.#db
+      .all<{ id: string; client_id: string; peer: string; seq: number; failed: FailureReason; failed_rev: number }>`
+        SELECT id, client_id, peer, seq, failed, failed_rev FROM messages
+        WHERE failed_rev > ${after} AND failed_rev <= ${upto} AND rev <= ${after} ORDER BY failed_rev`
+      .map((r) => ({ id: r.id, clientId: r.client_id, chat: r.peer, seq: r.seq, reason: r.failed, rev: r.failed_rev }));
+    return { messages: page.map((r) => this.#toMessage(r)), chats: chats.map(toChatState), failures, rev: upto, more };
+  }
+
+  /** A new device's start: the newest `limit` messages and every chat's state. */
+  recent(limit: number): { messages: Message[]; chats: ChatState[]; rev: number } {
+    const rows = this.#db.all<MessageRow>`
+      SELECT * FROM message_view m
+      ORDER BY m.rev DESC LIMIT ${limit}`;
+    const chats = this.#db.all<ChatRow>`SELECT * FROM chats ORDER BY rev DESC LIMIT 1000`;
+    return { messages: rows.reverse().map((r) => this.#toMessage(r)), chats: chats.map(toChatState), rev: this.#rev };
+  }
+
+  /** One page of a chat's history, oldest first, older than `before`. */
+  history(peer: string, before: number | undefined, limit: number): { messages: Message[]; more: boolean } {
+    const rows = this.#db.all<MessageRow>`
+      SELECT * FROM message_view m
+      WHERE m.peer = ${peer} AND m.rev < ${before ?? Number.MAX_SAFE_INTEGER}
+      ORDER BY m.rev DESC LIMIT ${limit + 1}`;
+    const more = rows.length > limit;
+    return { messages: rows.slice(0, limit).reverse().map((r) => this.#toMessage(r)), more };
+  }
+
+  // ---- devices -------------------------------------------------------------------
+
+  touchDevice(device: string, now: number): void {
+    this.#db.run`
+      INSERT INTO devices (device, first_seen, last_seen) VALUES (${device}, ${now}, ${now})
+      ON CONFLICT (device) DO UPDATE SET last_seen = excluded.last_seen`;
+  }
+
+  setDeviceCursor(device: string, cursor: number): void {
+    this.#db.run`UPDATE devices SET cursor = MAX(cursor, ${cursor}) WHERE device = ${device}`;
+  }
+
+  deviceCursor(device: string): number | undefined {
+    return this.#db.one<{ cursor: number }>`SELECT cursor FROM devices WHERE device = ${device}`?.cursor;
+  }
+
+  #toMessage(row: MessageRow): Message {
+    const me = this.owner() ?? "";
+    const outgoing = row.outgoing === 1;
+    const message: Message = {
+      id: row.id,
+      chat: row.peer,
+      from: outgoing ? me : row.peer,
+      to: outgoing ? row.peer : me,
+      seq: row.seq,
+      clientId: row.client_id,
+      text: row.text,
+      sentAt: row.sent_at,
+      rev: row.rev,
+    };
+    if (outgoing) {
+      message.status = statusOf(row);
+      if (row.failed) message.failReason = row.failed as FailureReason;
+    }
+    return message;
+  }
+}
+
+function statusOf(row: MessageRow): MessageStatus {
+  if (row.failed) return "failed";
+  if (row.seq <= row.read) return "read";
+  if (row.seq <= row.delivered) return "delivered";
+  return "sent";
+}
+
+function toChatState(row: ChatRow): ChatState {
+  return {
+    chat: row.peer,
+    delivered: row.delivered,
+    read: row.read,
+    readByMe: row.read_by_me,
+    lastIn: row.last_in,
+    lastOut: row.last_out,
+    rev: row.rev,
+  };
+}

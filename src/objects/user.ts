@@ -1,0 +1,296 @@
+import { DurableObject } from "cloudflare:workers";
+import { limitsFrom, retryPolicyFrom, type RetryPolicy } from "../config";
+import type { Env } from "../env";
+import { DEVICE_HEADER, log, USER_HEADER } from "../internal";
+import {
+  FRAME_ERRORS,
+  parseClientFrame,
+  PING,
+  PONG,
+  WS_PROTOCOL,
+  type ClientFrameOf,
+  type Failure,
+  type FrameErrorCode,
+  type Limits,
+  type ServerFrame,
+} from "../protocol";
+import { forEachLimited } from "./lib/concurrency";
+import { attachmentOf, closeQuietly, trySend, type SocketAttachment } from "./lib/sockets";
+import { UserStore, type WireMessage } from "./user-store";
+
+/** Messages handed to a peer's object in one call. */
+const DELIVERY_BATCH = 100;
+/** Peers an alarm works on at once. */
+const ALARM_CONCURRENCY = 16;
+
+/**
+ * The sessions service: one object per user. It holds every socket of the
+ * user's devices (hibernatable, so idle users cost no memory), validates each
+ * frame, keeps the user's chats, messages and retry queues in SQLite, and
+ * talks to other users' objects by RPC.
+ */
+export class UserObject extends DurableObject<Env> {
+  readonly #store: UserStore;
+  readonly #limits: Limits;
+  readonly #retry: RetryPolicy;
+  /** One delivery loop per peer at a time; later sends join the running one. */
+  readonly #delivering = new Map<string, Promise<void>>();
+  readonly #receipting = new Map<string, Promise<void>>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#limits = limitsFrom(env);
+    this.#retry = retryPolicyFrom(env);
+    // Answered by the runtime without waking the object: idle clients stay
+    // connected while it hibernates.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    // Migrations are synchronous SQL, so no other event can run before they finish.
+    this.#store = new UserStore(ctx.storage);
+  }
+
+  // ---- connections ---------------------------------------------------------------
+
+  /** The WebSocket upgrade, forwarded by the gateway after it checked the token. */
+  override async fetch(request: Request): Promise<Response> {
+    const user = request.headers.get(USER_HEADER);
+    const device = request.headers.get(DEVICE_HEADER);
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !user || !device) {
+      return Response.json({ error: { code: "bad_request", message: "Expected a forwarded WebSocket upgrade." } }, { status: 400 });
+    }
+    if (!this.#claim(user)) {
+      return Response.json({ error: { code: "not_authorized", message: "This object belongs to another user." } }, { status: 403 });
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    const now = Date.now();
+    this.ctx.acceptWebSocket(server, [device]);
+    server.serializeAttachment({ user, device, connectedAt: now } satisfies SocketAttachment);
+    this.#store.touchDevice(device, now);
+    this.#send(server, { type: "hello", user, device, rev: this.#store.rev, serverTime: now, limits: this.#limits });
+    const offered = request.headers.get("Sec-WebSocket-Protocol")?.split(",").map((p) => p.trim()) ?? [];
+    const headers = offered.includes(WS_PROTOCOL) ? { "Sec-WebSocket-Protocol": WS_PROTOCOL } : undefined;
+    return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+    const parsed = parseClientFrame(raw, this.#limits);
+    if (!parsed.ok) {
+      this.#error(ws, parsed.code, parsed.ref, parsed.message);
+      return;
+    }
+    const frame = parsed.frame;
+    const socket = attachmentOf(ws);
+    if (!socket) {
+      this.#error(ws, "not_authorized", frame.ref);
+      return;
+    }
+    try {
+      switch (frame.type) {
+        case "msg.send":
+          return await this.#onSend(ws, socket, frame);
+        case "sync":
+          return this.#onSync(ws, socket, frame);
+        case "history":
+          return this.#onHistory(ws, frame);
+        case "receipt.delivered":
+        case "receipt.read":
+          return this.#onReceipt(ws, frame);
+      }
+    } catch (err) {
+      log("frame_failed", { user: socket.user, type: frame.type, error: String(err) });
+      this.#error(ws, "internal", frame.ref);
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    // 1005 and 1006 are reserved: they describe a close, they cannot be sent.
+    closeQuietly(ws, code === 1005 || code === 1006 ? 1000 : code);
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    log("socket_error", { user: attachmentOf(ws)?.user, error: String(error) });
+    closeQuietly(ws, 1011);
+  }
+
+  // ---- frames from my devices ------------------------------------------------------
+
+  async #onSend(ws: WebSocket, socket: SocketAttachment, frame: ClientFrameOf<"msg.send">): Promise<void> {
+    const me = socket.user;
+    if (this.#answerResend(ws, frame)) return;
+    if (frame.to === me) return this.#error(ws, "invalid_recipient", frame.ref);
+    if (!this.#store.chat(frame.to)) {
+      const exists = await this.env.ACCOUNTS.getByName(frame.to).exists();
+      if (!exists) return this.#error(ws, "unknown_user", frame.ref);
+      // The lookup awaited: the same resend may have been stored meanwhile.
+      if (this.#answerResend(ws, frame)) return;
+    }
+    const now = Date.now();
+    // Behind a queue that is waiting to retry, the new message waits too:
+    // a peer receives my messages in the order I sent them.
+    const queuedUntil = this.#store.peerDueAt(frame.to);
+    const message = this.#store.storeOutgoing(me, frame.to, frame.clientId, frame.text, now, queuedUntil ?? now + this.#retry.baseMs);
+    await this.#armAlarm();
+    // The output gate holds these frames until the writes above are durable,
+    // so `msg.sent` means stored.
+    this.#send(ws, { type: "msg.sent", ref: frame.ref, clientId: message.clientId, id: message.id, chat: frame.to, seq: message.seq, rev: message.rev, sentAt: now, duplicate: false });
+    this.#broadcast({ type: "msg", message: { ...message, chat: frame.to, status: "sent" } }, ws);
+    if (queuedUntil === undefined) void this.#deliver(frame.to);
+  }
+
+  /** A resend of a stored message gets the first answer again. */
+  #answerResend(ws: WebSocket, frame: ClientFrameOf<"msg.send">): boolean {
+    const stored = this.#store.sentByClientId(frame.clientId);
+    if (!stored) return false;
+    this.#send(ws, { type: "msg.sent", ref: frame.ref, clientId: stored.clientId, id: stored.id, chat: stored.chat, seq: stored.seq, rev: stored.rev, sentAt: stored.sentAt, duplicate: true });
+    return true;
+  }
+
+  #onSync(ws: WebSocket, socket: SocketAttachment, frame: ClientFrameOf<"sync">): void {
+    const limit = this.#limits.syncPageSize;
+    // A cursor from the future (the server's state was reset) is treated like
+    // a new device rather than trusted.
+    if (frame.after === undefined || frame.after > this.#store.rev) {
+      const recent = this.#store.recent(limit);
+      this.#send(ws, { type: "sync.page", ref: frame.ref, ...recent, failures: [], more: false });
+      return;
+    }
+    this.#store.setDeviceCursor(socket.device, frame.after);
+    this.#send(ws, { type: "sync.page", ref: frame.ref, ...this.#store.syncAfter(frame.after, limit) });
+  }
+
+  #onHistory(ws: WebSocket, frame: ClientFrameOf<"history">): void {
+    if (!this.#store.chat(frame.chat)) return this.#error(ws, "unknown_chat", frame.ref);
+    const page = this.#store.history(frame.chat, frame.before, frame.limit ?? this.#limits.historyPageSize);
+    this.#send(ws, { type: "history.page", ref: frame.ref, chat: frame.chat, ...page });
+  }
+
+  #onReceipt(ws: WebSocket, frame: ClientFrameOf<"receipt.delivered"> | ClientFrameOf<"receipt.read">): void {
+    const kind = frame.type === "receipt.read" ? "read" : "delivered";
+    const result = this.#store.acknowledge(frame.chat, kind, frame.upto);
+    if (!result) return this.#error(ws, "unknown_chat", frame.ref);
+    // My other devices clear the chat's unread count.
+    if (result.chat) this.#broadcast({ type: "receipt", ...result.chat });
+    if (result.moved) {
+      this.#store.queueReceipt(frame.chat, Date.now() + this.#retry.baseMs);
+      void this.#sendReceipts(frame.chat);
+    }
+  }
+
+  // ---- calls from other users' objects ----------------------------------------------
+
+  /**
+   * Stores messages another user's object delivers to me and pushes them to my
+   * devices. Idempotent: a retried batch stores nothing twice. Returns the
+   * last seq from `from` I now hold, so the sender can clear its queue.
+   */
+  async receive(from: string, to: string, messages: WireMessage[]): Promise<{ lastIn: number }> {
+    if (!this.#claim(to) || messages.some((m) => m.from !== from || m.to !== to)) {
+      throw new Error("not_authorized: messages addressed to another user");
+    }
+    const stored = this.#store.storeIncoming(from, messages);
+    for (const message of stored) this.#broadcast({ type: "msg", message });
+    return { lastIn: this.#store.chat(from)?.lastIn ?? 0 };
+  }
+
+  /** The peer's receipt watermarks for my messages to them. */
+  async applyReceipts(from: string, to: string, delivered: number, read: number): Promise<void> {
+    if (!this.#claim(to)) throw new Error("not_authorized: receipts addressed to another user");
+    const chat = this.#store.applyPeerReceipts(from, delivered, read);
+    if (chat) this.#broadcast({ type: "receipt", ...chat });
+  }
+
+  // ---- retry queues ---------------------------------------------------------------------
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    await forEachLimited(this.#store.duePeers(now), ALARM_CONCURRENCY, (peer) => this.#deliver(peer));
+    await forEachLimited(this.#store.dueReceiptPeers(now), ALARM_CONCURRENCY, (peer) => this.#sendReceipts(peer));
+    await this.#armAlarm();
+  }
+
+  #deliver(peer: string): Promise<void> {
+    return singleFlight(this.#delivering, peer, () => this.#deliverQueue(peer));
+  }
+
+  /** Hands my queued messages to the peer's object, oldest first, until none remain or a call fails. */
+  async #deliverQueue(peer: string): Promise<void> {
+    const me = this.#store.owner();
+    if (!me) return;
+    for (;;) {
+      const batch = this.#store.pendingFor(peer, DELIVERY_BATCH);
+      if (batch.length === 0) return;
+      try {
+        const { lastIn } = await this.env.USER.getByName(peer).receive(me, peer, batch);
+        this.#store.deliveredToPeer(peer, lastIn);
+      } catch (err) {
+        const failures = this.#store.deliveryFailed(peer, String(err), this.#retry, Date.now());
+        log("delivery_failed", { user: me, peer, queued: batch.length, failed: failures.length, error: String(err) });
+        this.#announceFailures(failures);
+        await this.#armAlarm();
+        return;
+      }
+    }
+  }
+
+  #announceFailures(failures: Failure[]): void {
+    for (const failure of failures) this.#broadcast({ type: "msg.failed", ...failure });
+  }
+
+  #sendReceipts(peer: string): Promise<void> {
+    return singleFlight(this.#receipting, peer, () => this.#sendReceiptQueue(peer));
+  }
+
+  async #sendReceiptQueue(peer: string): Promise<void> {
+    const me = this.#store.owner();
+    if (!me) return;
+    for (let pending = this.#store.pendingReceipt(peer); pending; pending = this.#store.pendingReceipt(peer)) {
+      try {
+        await this.env.USER.getByName(peer).applyReceipts(me, peer, pending.delivered, pending.read);
+        this.#store.receiptSent(peer, pending.delivered, pending.read);
+      } catch (err) {
+        const kept = this.#store.receiptFailed(peer, this.#retry, Date.now());
+        log("receipt_failed", { user: me, peer, dropped: !kept, error: String(err) });
+        await this.#armAlarm();
+        return;
+      }
+    }
+  }
+
+  /** One alarm, at the earliest time any queued work is due. */
+  async #armAlarm(): Promise<void> {
+    const due = this.#store.nextDueAt();
+    if (due === undefined) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > due) await this.ctx.storage.setAlarm(due);
+  }
+
+  // ---- helpers -----------------------------------------------------------------------
+
+  /** Learns whose object this is on first contact; refuses anyone else after. */
+  #claim(user: string): boolean {
+    const owner = this.#store.owner();
+    if (owner === undefined) this.#store.setOwner(user);
+    return owner === undefined || owner === user;
+  }
+
+  #send(ws: WebSocket, frame: ServerFrame): void {
+    trySend(ws, JSON.stringify(frame));
+  }
+
+  /** Sends one frame to every device of this user (serialised once). */
+  #broadcast(frame: ServerFrame, except?: WebSocket): void {
+    const json = JSON.stringify(frame);
+    for (const ws of this.ctx.getWebSockets()) if (ws !== except) trySend(ws, json);
+  }
+
+  #error(ws: WebSocket, code: FrameErrorCode, ref?: string, message: string = FRAME_ERRORS[code]): void {
+    this.#send(ws, ref === undefined ? { type: "error", code, message } : { type: "error", code, message, ref });
+  }
+}
+
+function singleFlight(running: Map<string, Promise<void>>, key: string, run: () => Promise<void>): Promise<void> {
+  const existing = running.get(key);
+  if (existing) return existing;
+  const promise = run().finally(() => running.delete(key));
+  running.set(key, promise);
+  return promise;
+}

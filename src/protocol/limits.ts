@@ -1,0 +1,46 @@
+/**
+ * Limits shared by the server and clients. The server reads overrides from its
+ * environment (wrangler.toml [vars]); these are the defaults documented in
+ * docs/protocol.md.
+ */
+export interface Limits {
+  /** Largest message text, in UTF-8 bytes. */
+  maxTextBytes: number;
+  /** Largest WebSocket frame a client may send, in UTF-8 bytes. */
+  maxFrameBytes: number;
+  /** Messages in a history page when the client does not ask for fewer. */
+  historyPageSize: number;
+  /** Messages in one sync page. */
+  syncPageSize: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxTextBytes: 64 * 1024,
+  // Room for a full-size text even when JSON escaping doubles some of it.
+  maxFrameBytes: 256 * 1024,
+  historyPageSize: 50,
+  syncPageSize: 200,
+};
+
+/** Upper bound on the `limit` a client may ask for in one history page. */
+export const MAX_HISTORY_PAGE = 200;
+/** Client-chosen identifiers (client message ids, refs, device ids). */
+export const MAX_ID_LENGTH = 64;
+
+/** Usernames are the user ids: lowercase ASCII letters, digits and underscore. */
+export const USERNAME_PATTERN = /^[a-z0-9_]{3,32}$/;
+export const MIN_PASSWORD_LENGTH = 8;
+export const MAX_PASSWORD_LENGTH = 256;
+
+/** The WebSocket subprotocol clients must offer; the token rides in a second one. */
+export const WS_PROTOCOL = "edgechat.v1";
+export const WS_TOKEN_PREFIX = "bearer.";
+
+/** Text frame the runtime answers with "pong" without waking the object. */
+export const PING = "ping";
+export const PONG = "pong";
+
+const encoder = new TextEncoder();
+export function utf8Length(text: string): number {
+  return encoder.encode(text).byteLength;
+}
