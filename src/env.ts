@@ -1,10 +1,12 @@
 import type { AccountObject } from "./objects/account";
+import type { GroupObject } from "./objects/group";
 import type { UserObject } from "./objects/user";
 
 /** Bindings and variables from wrangler.toml, .dev.vars and `wrangler secret`. */
 export interface Env {
   USER: DurableObjectNamespace<UserObject>;
   ACCOUNTS: DurableObjectNamespace<AccountObject>;
+  GROUP: DurableObjectNamespace<GroupObject>;
   ASSETS?: Fetcher;
   /** "development" locally (.dev.vars); unset in production. */
   ENVIRONMENT?: string;
@@ -19,4 +21,6 @@ export interface Env {
   DELIVERY_MAX_ATTEMPTS?: string;
   DELIVERY_BACKOFF_BASE_MS?: string;
   DELIVERY_BACKOFF_MAX_MS?: string;
+  /** Most members a group may have (default 1024). */
+  GROUP_MEMBER_CAP?: string;
 }

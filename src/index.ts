@@ -4,6 +4,7 @@
 import { app } from "./gateway/app";
 
 export { AccountObject } from "./objects/account";
+export { GroupObject } from "./objects/group";
 export { UserObject } from "./objects/user";
 
 export default app;

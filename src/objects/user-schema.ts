@@ -78,4 +78,16 @@ export const USER_MIGRATIONS: readonly string[] = [
     last_seen  INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  `
+  -- The groups I am or was in (the group object holds everything else).
+  -- Changes take a rev so a reconnecting device learns of them in its sync.
+  CREATE TABLE groups (
+    id     TEXT PRIMARY KEY,
+    name   TEXT NOT NULL,
+    role   TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    rev    INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX groups_by_rev ON groups (rev);
+  `,
 ];

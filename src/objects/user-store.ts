@@ -1,5 +1,5 @@
 import type { RetryPolicy } from "../config";
-import type { ChatState, Failure, FailureReason, Message, MessageStatus } from "../protocol";
+import type { ChatState, Failure, FailureReason, GroupMembership, GroupRole, Message, MessageStatus } from "../protocol";
 import { attemptsExhausted, backoffDelay } from "./lib/backoff";
 import { migrate } from "./lib/migrations";
 import { Sql } from "./lib/sql";
@@ -57,10 +57,10 @@ export class UserStore {
     migrate(storage, this.#db, USER_MIGRATIONS);
     // The log head is derived from the rows that carry revs rather than kept
     // in a counter row, which would cost a write per change.
-    const head = this.#db.one<{ m: number | null; c: number | null; f: number | null }>`
+    const head = this.#db.one<{ m: number | null; c: number | null; f: number | null; g: number | null }>`
       SELECT (SELECT MAX(rev) FROM messages) AS m, (SELECT MAX(rev) FROM chats) AS c,
-             (SELECT MAX(failed_rev) FROM messages) AS f`;
-    this.#rev = Math.max(head?.m ?? 0, head?.c ?? 0, head?.f ?? 0);
+             (SELECT MAX(failed_rev) FROM messages) AS f, (SELECT MAX(rev) FROM groups) AS g`;
+    this.#rev = Math.max(head?.m ?? 0, head?.c ?? 0, head?.f ?? 0, head?.g ?? 0);
   }
 
   /** The newest rev in the log. */
@@ -340,6 +340,30 @@ export class UserStore {
     return { messages: rows.slice(0, limit).reverse().map((r) => this.#toMessage(r)), more };
   }
 
+  // ---- groups ----------------------------------------------------------------------
+
+  /** Records what a group object told me about my membership; true when something changed. */
+  setGroup(membership: GroupMembership): boolean {
+    const current = this.group(membership.group);
+    if (current && current.name === membership.name && current.role === membership.role && current.active === membership.active) return false;
+    const rev = this.#nextRev();
+    this.#db.run`
+      INSERT INTO groups (id, name, role, active, rev)
+      VALUES (${membership.group}, ${membership.name}, ${membership.role}, ${membership.active ? 1 : 0}, ${rev})
+      ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, active = excluded.active, rev = excluded.rev`;
+    return true;
+  }
+
+  group(id: string): GroupMembership | undefined {
+    const row = this.#db.one<GroupRow>`SELECT * FROM groups WHERE id = ${id}`;
+    return row && toMembership(row);
+  }
+
+  /** Groups whose membership changed after `after` (all of them for a new device). */
+  groupsAfter(after: number): GroupMembership[] {
+    return this.#db.all<GroupRow>`SELECT * FROM groups WHERE rev > ${after} ORDER BY rev`.map(toMembership);
+  }
+
   // ---- devices -------------------------------------------------------------------
 
   touchDevice(device: string, now: number): void {
@@ -383,6 +407,12 @@ function statusOf(row: MessageRow): MessageStatus {
   if (row.seq <= row.read) return "read";
   if (row.seq <= row.delivered) return "delivered";
   return "sent";
+}
+
+type GroupRow = { id: string; name: string; role: GroupRole; active: number; rev: number };
+
+function toMembership(row: GroupRow): GroupMembership {
+  return { group: row.id, name: row.name, role: row.role, active: row.active === 1 };
 }
 
 function toChatState(row: ChatRow): ChatState {

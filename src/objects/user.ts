@@ -11,11 +11,14 @@ import {
   type ClientFrameOf,
   type Failure,
   type FrameErrorCode,
+  type GroupFailedFrame,
   type Limits,
   type ServerFrame,
 } from "../protocol";
 import { forEachLimited } from "./lib/concurrency";
 import { attachmentOf, closeQuietly, trySend, type SocketAttachment } from "./lib/sockets";
+import type { GroupDelivery } from "./group";
+import { handleGroupFrame, isGroupFrame } from "./user-groups";
 import { UserStore, type WireMessage } from "./user-store";
 
 /** Messages handed to a peer's object in one call. */
@@ -84,6 +87,20 @@ export class UserObject extends DurableObject<Env> {
       return;
     }
     try {
+      if (isGroupFrame(frame)) {
+        return await handleGroupFrame(
+          {
+            env: this.env,
+            store: this.#store,
+            limits: this.#limits,
+            me: socket.user,
+            reply: (f) => this.#send(ws, f),
+            others: (f) => this.#broadcast(f, ws),
+            error: (code, ref, message) => this.#error(ws, code, ref, message),
+          },
+          frame,
+        );
+      }
       switch (frame.type) {
         case "msg.send":
           return await this.#onSend(ws, socket, frame);
@@ -96,8 +113,10 @@ export class UserObject extends DurableObject<Env> {
           return this.#onReceipt(ws, frame);
       }
     } catch (err) {
+      // A call to another object failed (overloaded, unreachable): nothing
+      // was acknowledged, so the client may simply try again.
       log("frame_failed", { user: socket.user, type: frame.type, error: String(err) });
-      this.#error(ws, "internal", frame.ref);
+      this.#error(ws, "unavailable", frame.ref);
     }
   }
 
@@ -150,11 +169,14 @@ export class UserObject extends DurableObject<Env> {
     // a new device rather than trusted.
     if (frame.after === undefined || frame.after > this.#store.rev) {
       const recent = this.#store.recent(limit);
-      this.#send(ws, { type: "sync.page", ref: frame.ref, ...recent, failures: [], more: false });
+      this.#send(ws, { type: "sync.page", ref: frame.ref, ...recent, failures: [], groups: this.#store.groupsAfter(0), more: false });
       return;
     }
     this.#store.setDeviceCursor(socket.device, frame.after);
-    this.#send(ws, { type: "sync.page", ref: frame.ref, ...this.#store.syncAfter(frame.after, limit) });
+    const page = this.#store.syncAfter(frame.after, limit);
+    // Group membership changes ride along on the last page.
+    const groups = page.more ? [] : this.#store.groupsAfter(frame.after);
+    this.#send(ws, { type: "sync.page", ref: frame.ref, ...page, groups });
   }
 
   #onHistory(ws: WebSocket, frame: ClientFrameOf<"history">): void {
@@ -196,6 +218,29 @@ export class UserObject extends DurableObject<Env> {
     if (!this.#claim(to)) throw new Error("not_authorized: receipts addressed to another user");
     const chat = this.#store.applyPeerReceipts(from, delivered, read);
     if (chat) this.#broadcast({ type: "receipt", ...chat });
+  }
+
+  /**
+   * A group object tells me about my membership and/or shows me new messages.
+   * Message bodies are not stored here (the group keeps the one copy); they
+   * are pushed to my connected devices, and offline devices sync from the group.
+   */
+  async groupDelivery(group: string, delivery: GroupDelivery): Promise<void> {
+    if (delivery.membership && this.#store.setGroup(delivery.membership)) {
+      this.#broadcast({ type: "group.changed", membership: delivery.membership, rev: this.#store.rev });
+    }
+    if (!this.#store.group(group)) return; // not (yet) one of my groups: nothing to show
+    for (const message of delivery.messages) this.#broadcast({ type: "group.msg", message });
+  }
+
+  /** The group-wide receipt watermarks moved past messages I sent. */
+  async groupReceipt(group: string, delivered: number, read: number): Promise<void> {
+    this.#broadcast({ type: "group.receipt", group, delivered, read });
+  }
+
+  /** Members the group could not reach for one of my messages. */
+  async groupFailed(report: Omit<GroupFailedFrame, "type">): Promise<void> {
+    this.#broadcast({ type: "group.failed", ...report });
   }
 
   // ---- retry queues ---------------------------------------------------------------------

@@ -14,6 +14,12 @@ export const FRAME_ERRORS = {
   invalid_recipient: "You cannot send a message to yourself.",
   unknown_chat: "You have no chat with that user.",
   not_authorized: "You are not allowed to do that.",
+  unknown_group: "No group has that id.",
+  not_a_member: "You are not a member of that group.",
+  not_admin: "Only the group's admins may do that.",
+  group_full: "The group is at its member cap.",
+  not_in_group: "That user is not a member of the group.",
+  unavailable: "A service the request needs did not answer; try again.",
   internal: "Something went wrong on the server; the frame was not processed.",
 } as const;
 export type FrameErrorCode = keyof typeof FRAME_ERRORS;

@@ -5,6 +5,7 @@
  */
 import * as v from "valibot";
 import type { FailureReason, FrameErrorCode } from "./errors";
+import { GROUP_FRAME_SCHEMAS, GROUP_USER_ACTIVITY, type GroupMembership, type GroupServerFrame } from "./group-frames";
 import { MAX_HISTORY_PAGE, MAX_ID_LENGTH, USERNAME_PATTERN, type Limits } from "./limits";
 
 const id = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ID_LENGTH));
@@ -63,6 +64,7 @@ export const CLIENT_FRAME_SCHEMAS = {
   history: History,
   "receipt.delivered": ReceiptDelivered,
   "receipt.read": ReceiptRead,
+  ...GROUP_FRAME_SCHEMAS,
 } as const;
 
 export type ClientFrameType = keyof typeof CLIENT_FRAME_SCHEMAS;
@@ -80,6 +82,7 @@ export const USER_ACTIVITY: Record<ClientFrameType, boolean> = {
   history: true,
   "receipt.delivered": false,
   "receipt.read": true,
+  ...GROUP_USER_ACTIVITY,
 };
 
 // ---- server -> client -------------------------------------------------------
@@ -174,6 +177,8 @@ export interface SyncPageFrame {
   chats: ChatState[];
   /** Older messages (already synced) that have failed since. */
   failures: Failure[];
+  /** Every group I am or was in; sync each with `group.sync` from its own cursor. */
+  groups: GroupMembership[];
   /** The cursor to keep: ask again with `after: rev` while `more` is true. */
   rev: number;
   more: boolean;
@@ -203,4 +208,5 @@ export type ServerFrame =
   | ReceiptFrame
   | SyncPageFrame
   | HistoryPageFrame
-  | ErrorFrame;
+  | ErrorFrame
+  | GroupServerFrame;

@@ -1,4 +1,5 @@
 export * from "./errors";
 export * from "./frames";
+export * from "./group-frames";
 export * from "./limits";
 export * from "./parse";
