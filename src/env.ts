@@ -21,6 +21,8 @@ export interface Env {
   DELIVERY_MAX_ATTEMPTS?: string;
   DELIVERY_BACKOFF_BASE_MS?: string;
   DELIVERY_BACKOFF_MAX_MS?: string;
+  /** "1" exposes the cost counters at /api/debug/metrics (benchmark only). */
+  BENCH_METRICS?: string;
   /** Most members a group may have (default 1024). */
   GROUP_MEMBER_CAP?: string;
 }

@@ -3,6 +3,7 @@ import type { Env } from "../env";
 import { log } from "../internal";
 import { ApiError, errorResponse } from "./errors";
 import { accounts } from "./routes/accounts";
+import { debug } from "./routes/debug";
 import { ws } from "./routes/ws";
 
 /**
@@ -13,6 +14,7 @@ export const app = new Hono<{ Bindings: Env }>()
   .get("/api/health", (c) => c.json({ ok: true, time: Date.now() }))
   .route("/api", accounts)
   .route("/api", ws)
+  .route("/api", debug)
   .all("/api/*", () => errorResponse("not_found", "No such endpoint."))
   .notFound((c) => (c.env.ASSETS ? c.env.ASSETS.fetch(c.req.raw) : errorResponse("not_found", "Not found.")))
   .onError((err) => {

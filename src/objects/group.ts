@@ -5,6 +5,7 @@ import { log } from "../internal";
 import type { FrameErrorCode, GroupEvent, GroupInfo, GroupMembership, GroupMessage, GroupMsgInfoFrame } from "../protocol";
 import { backoffDelay } from "./lib/backoff";
 import { forEachLimited } from "./lib/concurrency";
+import { costs } from "./lib/metrics";
 import { mayAct, roleAfter, successorAdmin, visibleTo, type GroupAction } from "./group-rules";
 import { GroupStore, type MemberRow, type QueueRow } from "./group-store";
 
@@ -208,6 +209,7 @@ export class GroupObject extends DurableObject<Env> {
   // ---- fan-out and retries ---------------------------------------------------------------
 
   override async alarm(): Promise<void> {
+    costs.alarmRuns++;
     const now = Date.now();
     if (this.#store.hasPendingFanout()) await this.#fanOut();
     const exhausted: QueueRow[] = [];
@@ -222,7 +224,10 @@ export class GroupObject extends DurableObject<Env> {
 
   async #afterAppend(): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
-    if (current === null) await this.ctx.storage.setAlarm(Date.now() + FANOUT_SAFETY_MS);
+    if (current === null) {
+      costs.alarmsSet++;
+      await this.ctx.storage.setAlarm(Date.now() + FANOUT_SAFETY_MS);
+    }
     void this.#fanOut();
     await this.#announceReceipts();
   }
@@ -251,7 +256,7 @@ export class GroupObject extends DurableObject<Env> {
         const visible = visibleTo(member, messages);
         if (visible.length === 0) return;
         try {
-          await this.env.USER.getByName(member.user).groupDelivery(group, { messages: visible });
+          await this.#user(member.user).groupDelivery(group, { messages: visible });
         } catch (err) {
           failed.push(member.user);
           log("group_fanout_failed", { group, member: member.user, error: String(err) });
@@ -304,7 +309,7 @@ export class GroupObject extends DurableObject<Env> {
       const delivery: GroupDelivery = { messages: visibleTo(member, batch) };
       if (row.membership) delivery.membership = { group: meta.id, name: meta.name, role: member.role, active: member.left_seq === null };
       try {
-        await this.env.USER.getByName(user).groupDelivery(meta.id, delivery);
+        await this.#user(user).groupDelivery(meta.id, delivery);
         this.#store.memberDone(user, sentUpto, row.membership === 1);
       } catch (err) {
         log("group_member_retry_failed", { group: meta.id, member: user, attempts: row.attempts + 1, error: String(err) });
@@ -331,7 +336,7 @@ export class GroupObject extends DurableObject<Env> {
     }
     await forEachLimited([...byMessage.values()], FANOUT_CONCURRENCY, async ({ message, members }) => {
       try {
-        await this.env.USER.getByName(message.from).groupFailed({ group, seq: message.seq, id: message.id, clientId: message.clientId, members });
+        await this.#user(message.from).groupFailed({ group, seq: message.seq, id: message.id, clientId: message.clientId, members });
       } catch (err) {
         log("group_failure_report_failed", { group, seq: message.seq, error: String(err) });
       }
@@ -361,7 +366,7 @@ export class GroupObject extends DurableObject<Env> {
       if (!group) return;
       const { delivered, read } = this.#store.announced();
       try {
-        await this.env.USER.getByName(user).groupReceipt(group, delivered, read);
+        await this.#user(user).groupReceipt(group, delivered, read);
         this.#store.receiptDone(user);
       } catch (err) {
         const kept = this.#store.receiptFailed(user, this.#retry, Date.now());
@@ -377,10 +382,24 @@ export class GroupObject extends DurableObject<Env> {
     const due = this.#store.nextDueAt();
     if (due === undefined) return;
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > due) await this.ctx.storage.setAlarm(due);
+    if (current === null || current > due) {
+      costs.alarmsSet++;
+      await this.ctx.storage.setAlarm(due);
+    }
   }
 
   // ---- helpers -----------------------------------------------------------------------------
+
+  /** Stubs of other objects; every use is one call, counted. */
+  #user(name: string) {
+    costs.rpcCalls++;
+    return this.env.USER.getByName(name);
+  }
+
+  #account(name: string) {
+    costs.rpcCalls++;
+    return this.env.ACCOUNTS.getByName(name);
+  }
 
   #check(actor: string, action: GroupAction): GroupResult<never> | undefined {
     if (!this.#store.meta()) return fail("unknown_group");
@@ -404,7 +423,7 @@ export class GroupObject extends DurableObject<Env> {
   async #unknownUsers(users: string[]): Promise<string[]> {
     const unknown: string[] = [];
     await forEachLimited(users, 16, async (user) => {
-      if (!(await this.env.ACCOUNTS.getByName(user).exists())) unknown.push(user);
+      if (!(await this.#account(user).exists())) unknown.push(user);
     });
     return unknown.sort();
   }

@@ -1,6 +1,7 @@
 import type { Env } from "../env";
 import type { ClientFrame, ClientFrameOf, FrameErrorCode, GroupInfo, GroupMessage, Limits, ServerFrame } from "../protocol";
 import type { GroupResult } from "./group";
+import { costs } from "./lib/metrics";
 import type { UserStore } from "./user-store";
 
 export type GroupFrame = Extract<ClientFrame, { type: `group.${string}` }>;
@@ -29,9 +30,11 @@ export async function handleGroupFrame(ctx: GroupFrameContext, frame: GroupFrame
   const { me } = ctx;
   if (frame.type === "group.create") {
     const id = `g_${crypto.randomUUID().replaceAll("-", "")}`;
+    costs.rpcCalls++;
     const result = await ctx.env.GROUP.getByName(id).create(me, id, frame.name, frame.members);
     return answer(ctx, frame, result, (info) => ctx.reply({ type: "group.created", ref: frame.ref, info }));
   }
+  costs.rpcCalls++;
   const group = ctx.env.GROUP.getByName(frame.group);
   switch (frame.type) {
     case "group.add":

@@ -16,6 +16,7 @@ import {
   type ServerFrame,
 } from "../protocol";
 import { forEachLimited } from "./lib/concurrency";
+import { costs } from "./lib/metrics";
 import { attachmentOf, closeQuietly, trySend, type SocketAttachment } from "./lib/sockets";
 import type { GroupDelivery } from "./group";
 import { handleGroupFrame, isGroupFrame } from "./user-groups";
@@ -75,6 +76,7 @@ export class UserObject extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+    costs.framesIn++;
     const parsed = parseClientFrame(raw, this.#limits);
     if (!parsed.ok) {
       this.#error(ws, parsed.code, parsed.ref, parsed.message);
@@ -137,7 +139,7 @@ export class UserObject extends DurableObject<Env> {
     if (this.#answerResend(ws, frame)) return;
     if (frame.to === me) return this.#error(ws, "invalid_recipient", frame.ref);
     if (!this.#store.chat(frame.to)) {
-      const exists = await this.env.ACCOUNTS.getByName(frame.to).exists();
+      const exists = await this.#account(frame.to).exists();
       if (!exists) return this.#error(ws, "unknown_user", frame.ref);
       // The lookup awaited: the same resend may have been stored meanwhile.
       if (this.#answerResend(ws, frame)) return;
@@ -246,6 +248,7 @@ export class UserObject extends DurableObject<Env> {
   // ---- retry queues ---------------------------------------------------------------------
 
   override async alarm(): Promise<void> {
+    costs.alarmRuns++;
     const now = Date.now();
     await forEachLimited(this.#store.duePeers(now), ALARM_CONCURRENCY, (peer) => this.#deliver(peer));
     await forEachLimited(this.#store.dueReceiptPeers(now), ALARM_CONCURRENCY, (peer) => this.#sendReceipts(peer));
@@ -264,7 +267,7 @@ export class UserObject extends DurableObject<Env> {
       const batch = this.#store.pendingFor(peer, DELIVERY_BATCH);
       if (batch.length === 0) return;
       try {
-        const { lastIn } = await this.env.USER.getByName(peer).receive(me, peer, batch);
+        const { lastIn } = await this.#user(peer).receive(me, peer, batch);
         this.#store.deliveredToPeer(peer, lastIn);
       } catch (err) {
         const failures = this.#store.deliveryFailed(peer, String(err), this.#retry, Date.now());
@@ -289,7 +292,7 @@ export class UserObject extends DurableObject<Env> {
     if (!me) return;
     for (let pending = this.#store.pendingReceipt(peer); pending; pending = this.#store.pendingReceipt(peer)) {
       try {
-        await this.env.USER.getByName(peer).applyReceipts(me, peer, pending.delivered, pending.read);
+        await this.#user(peer).applyReceipts(me, peer, pending.delivered, pending.read);
         this.#store.receiptSent(peer, pending.delivered, pending.read);
       } catch (err) {
         const kept = this.#store.receiptFailed(peer, this.#retry, Date.now());
@@ -305,10 +308,24 @@ export class UserObject extends DurableObject<Env> {
     const due = this.#store.nextDueAt();
     if (due === undefined) return;
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > due) await this.ctx.storage.setAlarm(due);
+    if (current === null || current > due) {
+      costs.alarmsSet++;
+      await this.ctx.storage.setAlarm(due);
+    }
   }
 
   // ---- helpers -----------------------------------------------------------------------
+
+  /** Stubs of other objects; every use is one call, counted. */
+  #user(name: string) {
+    costs.rpcCalls++;
+    return this.env.USER.getByName(name);
+  }
+
+  #account(name: string) {
+    costs.rpcCalls++;
+    return this.env.ACCOUNTS.getByName(name);
+  }
 
   /** Learns whose object this is on first contact; refuses anyone else after. */
   #claim(user: string): boolean {

@@ -1,3 +1,5 @@
+import { costs } from "./metrics";
+
 /**
  * What each hibernatable socket remembers across hibernation. Kept to ids:
  * the attachment is limited in size and copied on every wake-up.
@@ -15,6 +17,7 @@ export function attachmentOf(ws: WebSocket): SocketAttachment | undefined {
 /** Sends one already-serialised frame, ignoring sockets that are closing. */
 export function trySend(ws: WebSocket, json: string): void {
   try {
+    costs.framesOut++;
     ws.send(json);
   } catch {
     // The socket closed between getWebSockets() and send(); its device will

@@ -5,6 +5,8 @@
  * @example
  * const rows = db.all<{ id: string }>`SELECT id FROM messages WHERE peer = ${peer}`;
  */
+import { costs } from "./metrics";
+
 export type SqlValue = string | number | null | ArrayBuffer;
 type Row = Record<string, SqlStorageValue>;
 
@@ -12,16 +14,16 @@ export class Sql {
   constructor(private readonly storage: SqlStorage) {}
 
   all<T extends Row = Row>(strings: TemplateStringsArray, ...values: SqlValue[]): T[] {
-    return this.#exec<T>(strings, values).toArray();
+    return this.#exec<T>(strings, values).rows;
   }
 
   one<T extends Row = Row>(strings: TemplateStringsArray, ...values: SqlValue[]): T | undefined {
-    return this.#exec<T>(strings, values).toArray()[0];
+    return this.#exec<T>(strings, values).rows[0];
   }
 
   /** Runs a statement and returns how many rows it wrote. */
   run(strings: TemplateStringsArray, ...values: SqlValue[]): number {
-    return this.#exec(strings, values).rowsWritten;
+    return this.#exec(strings, values).written;
   }
 
   /** Runs plain SQL with no values: migrations only. */
@@ -29,7 +31,11 @@ export class Sql {
     this.storage.exec(sql);
   }
 
-  #exec<T extends Row>(strings: TemplateStringsArray, values: SqlValue[]): SqlStorageCursor<T> {
-    return this.storage.exec<T>(strings.join("?"), ...values);
+  #exec<T extends Row>(strings: TemplateStringsArray, values: SqlValue[]): { rows: T[]; written: number } {
+    const cursor = this.storage.exec<T>(strings.join("?"), ...values);
+    const rows = cursor.toArray();
+    costs.rowsWritten += cursor.rowsWritten;
+    costs.rowsRead += cursor.rowsRead;
+    return { rows, written: cursor.rowsWritten };
   }
 }
