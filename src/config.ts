@@ -1,4 +1,4 @@
-import { DEFAULT_LIMITS, type Limits } from "./protocol";
+import { DEFAULT_LIMITS, MAX_HISTORY_PAGE, type Limits } from "./protocol";
 import type { Env } from "./env";
 
 /** How an object retries work it hands to another object. */
@@ -21,7 +21,7 @@ export function limitsFrom(env: Env): Limits {
   return {
     maxTextBytes: intVar(env.MAX_TEXT_BYTES, DEFAULT_LIMITS.maxTextBytes),
     maxFrameBytes: intVar(env.MAX_FRAME_BYTES, DEFAULT_LIMITS.maxFrameBytes),
-    historyPageSize: intVar(env.HISTORY_PAGE_SIZE, DEFAULT_LIMITS.historyPageSize),
+    historyPageSize: Math.min(MAX_HISTORY_PAGE, intVar(env.HISTORY_PAGE_SIZE, DEFAULT_LIMITS.historyPageSize)),
     syncPageSize: intVar(env.SYNC_PAGE_SIZE, DEFAULT_LIMITS.syncPageSize),
   };
 }

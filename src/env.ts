@@ -1,5 +1,7 @@
 import type { AccountObject } from "./objects/account";
 import type { GroupObject } from "./objects/group";
+import type { LimiterObject } from "./objects/limiter";
+import type { PresenceObject } from "./objects/presence";
 import type { UserObject } from "./objects/user";
 
 /** Bindings and variables from wrangler.toml, .dev.vars and `wrangler secret`. */
@@ -7,6 +9,8 @@ export interface Env {
   USER: DurableObjectNamespace<UserObject>;
   ACCOUNTS: DurableObjectNamespace<AccountObject>;
   GROUP: DurableObjectNamespace<GroupObject>;
+  PRESENCE: DurableObjectNamespace<PresenceObject>;
+  LIMITER: DurableObjectNamespace<LimiterObject>;
   ASSETS?: Fetcher;
   /** "development" locally (.dev.vars); unset in production. */
   ENVIRONMENT?: string;
@@ -25,4 +29,12 @@ export interface Env {
   BENCH_METRICS?: string;
   /** Most members a group may have (default 1024). */
   GROUP_MEMBER_CAP?: string;
+  PRESENCE_SHARDS?: string;
+  PRESENCE_ONLINE_MS?: string;
+  PRESENCE_WRITE_INTERVAL_MS?: string;
+  SEND_RATE_PER_SEC?: string;
+  SEND_BURST?: string;
+  SHED_BUSY_AT?: string;
+  SHED_OVERLOADED_AT?: string;
+  LOGIN_RATE_PER_MIN?: string;
 }

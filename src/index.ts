@@ -5,6 +5,8 @@ import { app } from "./gateway/app";
 
 export { AccountObject } from "./objects/account";
 export { GroupObject } from "./objects/group";
+export { LimiterObject } from "./objects/limiter";
+export { PresenceObject } from "./objects/presence";
 export { UserObject } from "./objects/user";
 
 export default app;

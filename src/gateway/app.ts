@@ -18,7 +18,7 @@ export const app = new Hono<{ Bindings: Env }>()
   .all("/api/*", () => errorResponse("not_found", "No such endpoint."))
   .notFound((c) => (c.env.ASSETS ? c.env.ASSETS.fetch(c.req.raw) : errorResponse("not_found", "Not found.")))
   .onError((err) => {
-    if (err instanceof ApiError) return errorResponse(err.code, err.message);
+    if (err instanceof ApiError) return errorResponse(err.code, err.message, err.retryAfterMs);
     log("request_failed", { error: String(err) });
     return errorResponse("internal", "Something went wrong on the server.");
   });

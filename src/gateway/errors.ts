@@ -9,13 +9,16 @@ export class ApiError extends Error {
   constructor(
     readonly code: HttpErrorCode,
     message: string,
+    /** Sent as Retry-After (seconds) with 429s. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.status = HTTP_ERRORS[code];
   }
 }
 
-export function errorResponse(code: HttpErrorCode, message: string): Response {
+export function errorResponse(code: HttpErrorCode, message: string, retryAfterMs?: number): Response {
   const body: HttpErrorBody = { error: { code, message } };
-  return Response.json(body, { status: HTTP_ERRORS[code] });
+  const headers = retryAfterMs === undefined ? undefined : { "Retry-After": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) };
+  return Response.json(body, { status: HTTP_ERRORS[code], headers });
 }

@@ -6,6 +6,12 @@ interface AccountRecord extends PasswordHash {
   createdAt: number;
 }
 
+/** Failed logins allowed per account within the window before it is locked for the rest of it. */
+export const LOGIN_FAILURES_ALLOWED = 5;
+export const LOGIN_WINDOW_MS = 60_000;
+
+export type LoginResult = { ok: true } | { ok: false; retryAfterMs?: number };
+
 /** A made-up hash to verify against for unknown usernames, so that a login
  * takes as long whether or not the account exists. */
 let decoy: Promise<PasswordHash> | undefined;
@@ -19,6 +25,9 @@ let decoy: Promise<PasswordHash> | undefined;
  * stored (synchronous key-value API) only on registration.
  */
 export class AccountObject extends DurableObject<Env> {
+  /** Times of recent failed logins. In memory: a guard against guessing, not a record. */
+  #failures: number[] = [];
+
   /** Creates the account; false when the name is taken. */
   async register(password: string): Promise<boolean> {
     if (this.#record()) return false;
@@ -30,15 +39,29 @@ export class AccountObject extends DurableObject<Env> {
     return true;
   }
 
-  /** True when the account exists and the password matches. */
-  async login(password: string): Promise<boolean> {
+  /**
+   * Checks the password. After LOGIN_FAILURES_ALLOWED failures within a
+   * minute the account refuses attempts (even right ones) until the window
+   * passes: password guessing gets five tries a minute per account.
+   */
+  async login(password: string): Promise<LoginResult> {
+    const now = Date.now();
+    this.#failures = this.#failures.filter((t) => t > now - LOGIN_WINDOW_MS);
+    if (this.#failures.length >= LOGIN_FAILURES_ALLOWED) {
+      return { ok: false, retryAfterMs: this.#failures[0]! + LOGIN_WINDOW_MS - now };
+    }
     const record = this.#record();
+    let ok: boolean;
     if (!record) {
       decoy ??= hashPassword("decoy-password");
       await verifyPassword(password, await decoy);
-      return false;
+      ok = false;
+    } else {
+      ok = await verifyPassword(password, record);
     }
-    return verifyPassword(password, record);
+    if (ok) return { ok: true };
+    this.#failures.push(now);
+    return { ok: false };
   }
 
   exists(): boolean {

@@ -206,6 +206,18 @@ export class GroupObject extends DurableObject<Env> {
     return { ok: true, value: this.#store.messageInfo(seq) };
   }
 
+  /** A member is typing: pushed to the other members' objects, best effort, never stored. */
+  async typing(actor: string, typing: boolean): Promise<void> {
+    const group = this.#store.meta()?.id;
+    if (!group || !this.#store.isCurrent(actor)) return;
+    const others = this.#store.currentMembers().filter((m) => m.user !== actor);
+    await forEachLimited(others, FANOUT_CONCURRENCY, (m) =>
+      this.#user(m.user)
+        .typing({ from: actor, group, typing })
+        .catch(() => undefined),
+    );
+  }
+
   // ---- fan-out and retries ---------------------------------------------------------------
 
   override async alarm(): Promise<void> {

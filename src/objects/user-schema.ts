@@ -20,7 +20,7 @@ export const USER_MIGRATIONS: readonly string[] = [
     read            INTEGER NOT NULL DEFAULT 0, -- the peer has read mine up to
     delivered_by_me INTEGER NOT NULL DEFAULT 0, -- my devices have theirs up to
     read_by_me      INTEGER NOT NULL DEFAULT 0, -- I have read theirs up to
-    rev             INTEGER NOT NULL            -- last change of the above
+    rev             INTEGER NOT NULL            -- last change of a receipt watermark (0: none yet)
   ) WITHOUT ROWID;
   CREATE INDEX chats_by_rev ON chats (rev);
 

@@ -1,5 +1,7 @@
 import type { RetryPolicy } from "../config";
-import type { ChatState, Failure, FailureReason, GroupMembership, GroupRole, Message, MessageStatus } from "../protocol";
+import type { ChatState, Failure, FailureReason, GroupMembership, GroupRole, Message, MessageStatus, Settings } from "../protocol";
+
+export const DEFAULT_SETTINGS: Settings = { lastSeen: "everyone", readReceipts: true };
 import { attemptsExhausted, backoffDelay } from "./lib/backoff";
 import { migrate } from "./lib/migrations";
 import { Sql } from "./lib/sql";
@@ -51,6 +53,7 @@ export class UserStore {
   readonly #db: Sql;
   #rev: number;
   #owner: string | undefined;
+  #settings: Settings | undefined;
 
   constructor(storage: DurableObjectStorage) {
     this.#db = new Sql(storage.sql);
@@ -85,11 +88,35 @@ export class UserStore {
     this.#owner = undefined;
   }
 
+  // ---- settings ------------------------------------------------------------------
+
+  settings(): Settings {
+    if (!this.#settings) {
+      const stored = this.#db.one<{ value: string }>`SELECT value FROM meta WHERE key = 'settings'`?.value;
+      this.#settings = stored ? { ...DEFAULT_SETTINGS, ...(JSON.parse(stored) as Partial<Settings>) } : DEFAULT_SETTINGS;
+    }
+    return this.#settings;
+  }
+
+  setSettings(changes: Partial<Settings>): Settings {
+    const next = { ...this.settings(), ...changes };
+    this.#db.run`
+      INSERT INTO meta (key, value) VALUES ('settings', ${JSON.stringify(next)})
+      ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+    this.#settings = next;
+    return next;
+  }
+
   // ---- chats -------------------------------------------------------------------
 
   chat(peer: string): ChatState | undefined {
     const row = this.#db.one<ChatRow>`SELECT * FROM chats WHERE peer = ${peer}`;
-    return row && toChatState(row);
+    return row && this.#toChatState(row);
+  }
+
+  /** "My contacts" for privacy: the people I have a one-to-one chat with. */
+  isContact(user: string): boolean {
+    return this.#db.one`SELECT 1 AS x FROM chats WHERE peer = ${user}` !== undefined;
   }
 
   // ---- sending ---------------------------------------------------------------
@@ -187,7 +214,7 @@ export class UserStore {
         delivered_by_me = COALESCE(${changes.delivered_by_me ?? null}, delivered_by_me),
         rev = ${rev}
       WHERE peer = ${peer} RETURNING *`!;
-    return toChatState(row);
+    return this.#toChatState(row);
   }
 
   // ---- the delivery queue (my messages on their way to peers' objects) ------------
@@ -224,13 +251,13 @@ export class UserStore {
    * attempt; those out of attempts fail for good and are returned so the
    * sender's devices can be told.
    */
-  deliveryFailed(peer: string, error: string, policy: RetryPolicy, now: number, reason: FailureReason = "unreachable"): Failure[] {
+  deliveryFailed(peer: string, error: string, policy: RetryPolicy, now: number): Failure[] {
     const rows = this.#db.all<{ rev: number; attempts: number }>`
       UPDATE outbox SET attempts = attempts + 1, last_error = ${error.slice(0, 200)}
       WHERE peer = ${peer} RETURNING rev, attempts`;
     if (rows.length === 0) return [];
-    const exhausted = rows.filter((r) => attemptsExhausted(r.attempts, policy) || reason !== "unreachable");
-    const failures = exhausted.map((r) => this.#fail(r.rev, reason));
+    const exhausted = rows.filter((r) => attemptsExhausted(r.attempts, policy));
+    const failures = exhausted.map((r) => this.#fail(r.rev, "unreachable"));
     if (failures.length < rows.length) {
       const attempts = Math.max(...rows.filter((r) => !exhausted.includes(r)).map((r) => r.attempts));
       const nextAt = now + backoffDelay(attempts, policy);
@@ -258,11 +285,13 @@ export class UserStore {
   /** Remembers to tell the peer my watermarks; coalesces with any not yet sent. */
   queueReceipt(peer: string, now: number): { delivered: number; read: number } {
     const chat = this.#db.one<ChatRow>`SELECT * FROM chats WHERE peer = ${peer}`!;
+    // With read receipts off, peers only ever learn "delivered".
+    const read = this.settings().readReceipts ? chat.read_by_me : 0;
     this.#db.run`
       INSERT INTO receipt_outbox (peer, delivered, read, next_at)
-      VALUES (${peer}, ${chat.delivered_by_me}, ${chat.read_by_me}, ${now})
+      VALUES (${peer}, ${chat.delivered_by_me}, ${read}, ${now})
       ON CONFLICT (peer) DO UPDATE SET delivered = excluded.delivered, read = excluded.read`;
-    return { delivered: chat.delivered_by_me, read: chat.read_by_me };
+    return { delivered: chat.delivered_by_me, read };
   }
 
   pendingReceipt(peer: string): { delivered: number; read: number } | undefined {
@@ -305,7 +334,7 @@ export class UserStore {
    * (at most `limit`, in log order), then the chat watermarks and failures that
    * changed within the same range of revs.
    */
-  syncAfter(after: number, limit: number): { messages: Message[]; chats: ChatState[]; failures: Failure[]; rev: number; more: boolean } {
+  syncAfter(after: number, limit: number): { messages: Message[]; chats: ChatState[]; failures: Failure[]; groups: GroupMembership[]; rev: number; more: boolean } {
     const rows = this.#db.all<MessageRow>`
       SELECT * FROM message_view m
       WHERE m.rev > ${after} ORDER BY m.rev LIMIT ${limit + 1}`;
@@ -318,16 +347,18 @@ export class UserStore {
         SELECT id, client_id, peer, seq, failed, failed_rev FROM messages
         WHERE failed_rev > ${after} AND failed_rev <= ${upto} AND rev <= ${after} ORDER BY failed_rev`
       .map((r) => ({ id: r.id, clientId: r.client_id, chat: r.peer, seq: r.seq, reason: r.failed, rev: r.failed_rev }));
-    return { messages: page.map((r) => this.#toMessage(r)), chats: chats.map(toChatState), failures, rev: upto, more };
+    const groups = this.#db.all<GroupRow>`SELECT * FROM groups WHERE rev > ${after} AND rev <= ${upto} ORDER BY rev`.map(toMembership);
+    return { messages: page.map((r) => this.#toMessage(r)), chats: chats.map((r) => this.#toChatState(r)), failures, groups, rev: upto, more };
   }
 
-  /** A new device's start: the newest `limit` messages and every chat's state. */
-  recent(limit: number): { messages: Message[]; chats: ChatState[]; rev: number } {
+  /** A new device's start: the newest `limit` messages, every chat's state and every group. */
+  recent(limit: number): { messages: Message[]; chats: ChatState[]; groups: GroupMembership[]; rev: number } {
     const rows = this.#db.all<MessageRow>`
       SELECT * FROM message_view m
       ORDER BY m.rev DESC LIMIT ${limit}`;
     const chats = this.#db.all<ChatRow>`SELECT * FROM chats ORDER BY rev DESC LIMIT 1000`;
-    return { messages: rows.reverse().map((r) => this.#toMessage(r)), chats: chats.map(toChatState), rev: this.#rev };
+    const groups = this.#db.all<GroupRow>`SELECT * FROM groups ORDER BY rev`.map(toMembership);
+    return { messages: rows.reverse().map((r) => this.#toMessage(r)), chats: chats.map((r) => this.#toChatState(r)), groups, rev: this.#rev };
   }
 
   /** One page of a chat's history, oldest first, older than `before`. */
@@ -359,11 +390,6 @@ export class UserStore {
     return row && toMembership(row);
   }
 
-  /** Groups whose membership changed after `after` (all of them for a new device). */
-  groupsAfter(after: number): GroupMembership[] {
-    return this.#db.all<GroupRow>`SELECT * FROM groups WHERE rev > ${after} ORDER BY rev`.map(toMembership);
-  }
-
   // ---- devices -------------------------------------------------------------------
 
   touchDevice(device: string, now: number): void {
@@ -378,6 +404,10 @@ export class UserStore {
 
   deviceCursor(device: string): number | undefined {
     return this.#db.one<{ cursor: number }>`SELECT cursor FROM devices WHERE device = ${device}`?.cursor;
+  }
+
+  #toChatState(row: ChatRow): ChatState {
+    return toChatStateRaw(row, this.settings().readReceipts);
   }
 
   #toMessage(row: MessageRow): Message {
@@ -395,16 +425,16 @@ export class UserStore {
       rev: row.rev,
     };
     if (outgoing) {
-      message.status = statusOf(row);
+      message.status = statusOf(row, this.settings().readReceipts);
       if (row.failed) message.failReason = row.failed as FailureReason;
     }
     return message;
   }
 }
 
-function statusOf(row: MessageRow): MessageStatus {
+function statusOf(row: MessageRow, showRead: boolean): MessageStatus {
   if (row.failed) return "failed";
-  if (row.seq <= row.read) return "read";
+  if (showRead && row.seq <= row.read) return "read";
   if (row.seq <= row.delivered) return "delivered";
   return "sent";
 }
@@ -415,11 +445,12 @@ function toMembership(row: GroupRow): GroupMembership {
   return { group: row.id, name: row.name, role: row.role, active: row.active === 1 };
 }
 
-function toChatState(row: ChatRow): ChatState {
+function toChatStateRaw(row: ChatRow, showRead: boolean): ChatState {
   return {
     chat: row.peer,
     delivered: row.delivered,
-    read: row.read,
+    // Read receipts off: I neither send nor see blue ticks.
+    read: showRead ? row.read : 0,
     readByMe: row.read_by_me,
     lastIn: row.last_in,
     lastOut: row.last_out,

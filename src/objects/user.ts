@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { limitsFrom, retryPolicyFrom, type RetryPolicy } from "../config";
+import { intVar, limitsFrom, retryPolicyFrom, type RetryPolicy } from "../config";
 import type { Env } from "../env";
 import { DEVICE_HEADER, log, USER_HEADER } from "../internal";
 import {
@@ -14,7 +14,13 @@ import {
   type GroupFailedFrame,
   type Limits,
   type ServerFrame,
+  USER_ACTIVITY,
 } from "../protocol";
+import { isOverloaded, isRemote, LoadMonitor, Priority, shedDecision } from "./lib/load";
+import { TokenBucket } from "./lib/token-bucket";
+import { DEFAULT_PRESENCE_SHARDS, type PresenceRecord } from "./presence";
+import { handlePresenceFrame, isPresenceFrame, TYPING_TTL_MS, type TypingSignal } from "./user-signals";
+import { UserPresence } from "./user-presence";
 import { forEachLimited } from "./lib/concurrency";
 import { costs } from "./lib/metrics";
 import { attachmentOf, closeQuietly, trySend, type SocketAttachment } from "./lib/sockets";
@@ -40,16 +46,27 @@ export class UserObject extends DurableObject<Env> {
   /** One delivery loop per peer at a time; later sends join the running one. */
   readonly #delivering = new Map<string, Promise<void>>();
   readonly #receipting = new Map<string, Promise<void>>();
+  readonly #presence: UserPresence;
+  /** Per-user flood guard on sends (all devices together); in memory, so it costs no writes. */
+  #sendBucket: TokenBucket;
+  /** Work in flight here; public so tests can induce an overload. */
+  readonly load: LoadMonitor;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#limits = limitsFrom(env);
     this.#retry = retryPolicyFrom(env);
+    this.#sendBucket = new TokenBucket(intVar(env.SEND_RATE_PER_SEC, 20), intVar(env.SEND_BURST, 60), Date.now());
+    this.load = new LoadMonitor({ busyAt: intVar(env.SHED_BUSY_AT, 64), overloadedAt: intVar(env.SHED_OVERLOADED_AT, 256) });
     // Answered by the runtime without waking the object: idle clients stay
     // connected while it hibernates.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     // Migrations are synchronous SQL, so no other event can run before they finish.
     this.#store = new UserStore(ctx.storage);
+    this.#presence = new UserPresence(env, this.#store, {
+      shards: intVar(env.PRESENCE_SHARDS, DEFAULT_PRESENCE_SHARDS),
+      writeIntervalMs: intVar(env.PRESENCE_WRITE_INTERVAL_MS, 10_000),
+    });
   }
 
   // ---- connections ---------------------------------------------------------------
@@ -88,7 +105,31 @@ export class UserObject extends DurableObject<Env> {
       this.#error(ws, "not_authorized", frame.ref);
       return;
     }
+    const now = Date.now();
+    if (USER_ACTIVITY[frame.type]) this.#presence.activity(socket.user, now);
+    this.load.begin();
     try {
+      if (isPresenceFrame(frame)) {
+        if (shedDecision(Priority.Ephemeral, this.load.level(now)) === "drop") {
+          costs.shed++;
+          return;
+        }
+        return await handlePresenceFrame(
+          {
+            env: this.env,
+            store: this.#store,
+            presence: this.#presence,
+            me: socket.user,
+            ws,
+            sockets: () => this.ctx.getWebSockets(),
+            reply: (f) => this.#send(ws, f),
+            broadcast: (f) => this.#broadcast(f),
+            error: (code, ref, message) => this.#error(ws, code, ref, message),
+          },
+          frame,
+        );
+      }
+      if ((frame.type === "msg.send" || frame.type === "group.send") && !this.#answerIfFlooding(ws, frame)) return;
       if (isGroupFrame(frame)) {
         return await handleGroupFrame(
           {
@@ -117,19 +158,47 @@ export class UserObject extends DurableObject<Env> {
     } catch (err) {
       // A call to another object failed (overloaded, unreachable): nothing
       // was acknowledged, so the client may simply try again.
+      if (isOverloaded(err)) this.load.platformOverloaded(Date.now());
       log("frame_failed", { user: socket.user, type: frame.type, error: String(err) });
-      this.#error(ws, "unavailable", frame.ref);
+      this.#error(ws, isRemote(err) ? "unavailable" : "internal", frame.ref);
+    } finally {
+      this.load.end();
     }
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     // 1005 and 1006 are reserved: they describe a close, they cannot be sent.
     closeQuietly(ws, code === 1005 || code === 1006 ? 1000 : code);
+    await this.#socketGone(ws);
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
     log("socket_error", { user: attachmentOf(ws)?.user, error: String(error) });
     closeQuietly(ws, 1011);
+    await this.#socketGone(ws);
+  }
+
+  /** Drops the socket's presence subscriptions; the last device leaving sets "last seen". */
+  async #socketGone(ws: WebSocket): Promise<void> {
+    const me = attachmentOf(ws)?.user;
+    if (!me) return;
+    const others = this.ctx.getWebSockets().filter((s) => s !== ws && s.readyState === WebSocket.OPEN);
+    try {
+      await this.#presence.socketClosed(me, ws, others);
+      if (others.length === 0) await this.#presence.lastDeviceGone(me);
+    } catch (err) {
+      log("presence_update_failed", { user: me, error: String(err) });
+    }
+  }
+
+  /** The per-user token bucket: a flood gets `rate_limited` and writes nothing. */
+  #answerIfFlooding(ws: WebSocket, frame: ClientFrameOf<"msg.send"> | ClientFrameOf<"group.send">): boolean {
+    // A resend of a stored message costs no write: answer it whatever the rate.
+    if (frame.type === "msg.send" && this.#store.sentByClientId(frame.clientId)) return true;
+    const verdict = this.#sendBucket.take(Date.now());
+    if (verdict.ok) return true;
+    this.#send(ws, { type: "error", code: "rate_limited", message: FRAME_ERRORS.rate_limited, ref: frame.ref, retryAfterMs: verdict.retryAfterMs });
+    return false;
   }
 
   // ---- frames from my devices ------------------------------------------------------
@@ -171,14 +240,11 @@ export class UserObject extends DurableObject<Env> {
     // a new device rather than trusted.
     if (frame.after === undefined || frame.after > this.#store.rev) {
       const recent = this.#store.recent(limit);
-      this.#send(ws, { type: "sync.page", ref: frame.ref, ...recent, failures: [], groups: this.#store.groupsAfter(0), more: false });
+      this.#send(ws, { type: "sync.page", ref: frame.ref, ...recent, failures: [], more: false });
       return;
     }
     this.#store.setDeviceCursor(socket.device, frame.after);
-    const page = this.#store.syncAfter(frame.after, limit);
-    // Group membership changes ride along on the last page.
-    const groups = page.more ? [] : this.#store.groupsAfter(frame.after);
-    this.#send(ws, { type: "sync.page", ref: frame.ref, ...page, groups });
+    this.#send(ws, { type: "sync.page", ref: frame.ref, ...this.#store.syncAfter(frame.after, limit) });
   }
 
   #onHistory(ws: WebSocket, frame: ClientFrameOf<"history">): void {
@@ -194,8 +260,13 @@ export class UserObject extends DurableObject<Env> {
     // My other devices clear the chat's unread count.
     if (result.chat) this.#broadcast({ type: "receipt", ...result.chat });
     if (result.moved) {
-      this.#store.queueReceipt(frame.chat, Date.now() + this.#retry.baseMs);
-      void this.#sendReceipts(frame.chat);
+      const priority = kind === "read" ? Priority.ReadReceipt : Priority.DeliveryReceipt;
+      // Overloaded: the watermark waits in the queue (and coalesces) instead of a call now.
+      const decision = shedDecision(priority, this.load.level(Date.now()));
+      const deferMs = decision === "defer" ? Math.max(1_000, this.#retry.baseMs) : this.#retry.baseMs;
+      this.#store.queueReceipt(frame.chat, Date.now() + deferMs);
+      if (decision === "run") void this.#sendReceipts(frame.chat);
+      else void this.#armAlarm();
     }
   }
 
@@ -245,6 +316,27 @@ export class UserObject extends DurableObject<Env> {
     this.#broadcast({ type: "group.failed", ...report });
   }
 
+  /** A presence shard reports a change for someone my devices subscribed to. */
+  async presenceChanged(record: PresenceRecord): Promise<void> {
+    const me = this.#store.owner();
+    const sockets = this.ctx.getWebSockets().filter((ws) => attachmentOf(ws)?.subs?.includes(record.user));
+    if (!me || sockets.length === 0) return;
+    const json = JSON.stringify({ type: "presence", ...(await this.#presence.view(me, record)) } satisfies ServerFrame);
+    for (const ws of sockets) trySend(ws, json);
+  }
+
+  /** For privacy ("my contacts"): do I have a chat with this user? */
+  async isContact(user: string): Promise<boolean> {
+    return this.#store.isContact(user);
+  }
+
+  /** Someone is typing to me (or in a group I am in): pushed, never stored. */
+  async typing(signal: TypingSignal): Promise<void> {
+    if (signal.group !== undefined && !this.#store.group(signal.group)?.active) return;
+    if (signal.chat !== undefined && !this.#store.isContact(signal.from)) return;
+    this.#broadcast({ type: "typing", ...signal, ttlMs: TYPING_TTL_MS });
+  }
+
   // ---- retry queues ---------------------------------------------------------------------
 
   override async alarm(): Promise<void> {
@@ -270,6 +362,7 @@ export class UserObject extends DurableObject<Env> {
         const { lastIn } = await this.#user(peer).receive(me, peer, batch);
         this.#store.deliveredToPeer(peer, lastIn);
       } catch (err) {
+        if (isOverloaded(err)) this.load.platformOverloaded(Date.now());
         const failures = this.#store.deliveryFailed(peer, String(err), this.#retry, Date.now());
         log("delivery_failed", { user: me, peer, queued: batch.length, failed: failures.length, error: String(err) });
         this.#announceFailures(failures);

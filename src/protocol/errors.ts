@@ -20,6 +20,7 @@ export const FRAME_ERRORS = {
   group_full: "The group is at its member cap.",
   not_in_group: "That user is not a member of the group.",
   unavailable: "A service the request needs did not answer; try again.",
+  rate_limited: "Too many messages; slow down and retry after retryAfterMs.",
   internal: "Something went wrong on the server; the frame was not processed.",
 } as const;
 export type FrameErrorCode = keyof typeof FRAME_ERRORS;
@@ -30,10 +31,12 @@ export const HTTP_ERRORS = {
   weak_password: 400,
   username_taken: 409,
   invalid_credentials: 401,
+  too_many_attempts: 429,
   unauthorized: 401,
   token_expired: 401,
   token_invalid: 401,
   origin_not_allowed: 403,
+  not_authorized: 403,
   not_found: 404,
   upgrade_required: 426,
   server_misconfigured: 500,
@@ -46,4 +49,4 @@ export interface HttpErrorBody {
 }
 
 /** Why an outgoing message finally failed (reported in `msg.failed`). */
-export type FailureReason = "unreachable" | "unknown_user";
+export type FailureReason = "unreachable";

@@ -6,6 +6,7 @@
 import * as v from "valibot";
 import type { FailureReason, FrameErrorCode } from "./errors";
 import { GROUP_FRAME_SCHEMAS, GROUP_USER_ACTIVITY, type GroupMembership, type GroupServerFrame } from "./group-frames";
+import { PRESENCE_FRAME_SCHEMAS, PRESENCE_USER_ACTIVITY, type PresenceServerFrame } from "./presence-frames";
 import { MAX_HISTORY_PAGE, MAX_ID_LENGTH, USERNAME_PATTERN, type Limits } from "./limits";
 
 const id = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ID_LENGTH));
@@ -65,6 +66,7 @@ export const CLIENT_FRAME_SCHEMAS = {
   "receipt.delivered": ReceiptDelivered,
   "receipt.read": ReceiptRead,
   ...GROUP_FRAME_SCHEMAS,
+  ...PRESENCE_FRAME_SCHEMAS,
 } as const;
 
 export type ClientFrameType = keyof typeof CLIENT_FRAME_SCHEMAS;
@@ -83,6 +85,7 @@ export const USER_ACTIVITY: Record<ClientFrameType, boolean> = {
   "receipt.delivered": false,
   "receipt.read": true,
   ...GROUP_USER_ACTIVITY,
+  ...PRESENCE_USER_ACTIVITY,
 };
 
 // ---- server -> client -------------------------------------------------------
@@ -198,6 +201,8 @@ export interface ErrorFrame {
   code: FrameErrorCode;
   message: string;
   ref?: string;
+  /** With rate_limited: when a retry will be accepted. */
+  retryAfterMs?: number;
 }
 
 export type ServerFrame =
@@ -209,4 +214,5 @@ export type ServerFrame =
   | SyncPageFrame
   | HistoryPageFrame
   | ErrorFrame
-  | GroupServerFrame;
+  | GroupServerFrame
+  | PresenceServerFrame;

@@ -1,5 +1,6 @@
 export * from "./errors";
 export * from "./frames";
 export * from "./group-frames";
+export * from "./presence-frames";
 export * from "./limits";
 export * from "./parse";

@@ -3,6 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unstable_startWorker } from "wrangler";
 
+/** Every test signs up from the same loopback address: lift the per-address login throttle. */
+const TEST_VARS: Record<string, string> = { LOGIN_RATE_PER_MIN: "100000" };
+
 export interface RunningWorker {
   /** http://127.0.0.1:PORT */
   url: string;
@@ -20,7 +23,7 @@ export async function startWorker(options: { persistDir?: string; vars?: Record<
   const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), "edgechat-e2e-"));
   const worker = await unstable_startWorker({
     config: "wrangler.toml",
-    bindings: Object.fromEntries(Object.entries(options.vars ?? {}).map(([k, v]) => [k, { type: "plain_text", value: v }])),
+    bindings: Object.fromEntries(Object.entries({ ...TEST_VARS, ...options.vars }).map(([k, v]) => [k, { type: "plain_text", value: v }])),
     dev: {
       server: { hostname: "127.0.0.1", port: 0 },
       inspector: false,

@@ -13,9 +13,11 @@ export interface CostCounters {
   alarmsSet: number;
   framesIn: number;
   framesOut: number;
+  /** Presence and typing frames dropped by load shedding. */
+  shed: number;
 }
 
-export const costs: CostCounters = { rowsWritten: 0, rowsRead: 0, rpcCalls: 0, alarmRuns: 0, alarmsSet: 0, framesIn: 0, framesOut: 0 };
+export const costs: CostCounters = { rowsWritten: 0, rowsRead: 0, rpcCalls: 0, alarmRuns: 0, alarmsSet: 0, framesIn: 0, framesOut: 0, shed: 0 };
 
 export function resetCosts(): void {
   for (const key of Object.keys(costs) as (keyof CostCounters)[]) costs[key] = 0;

@@ -8,6 +8,8 @@ export interface SocketAttachment {
   user: string;
   device: string;
   connectedAt: number;
+  /** Users whose presence this socket subscribed to. */
+  subs?: string[];
 }
 
 export function attachmentOf(ws: WebSocket): SocketAttachment | undefined {

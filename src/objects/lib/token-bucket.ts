@@ -1,0 +1,33 @@
+/**
+ * A token bucket: `burst` tokens, refilled at `ratePerSec`. Pure apart from
+ * the clock passed in, so tests drive time directly.
+ */
+export class TokenBucket {
+  #tokens: number;
+  #updatedAt: number;
+
+  constructor(
+    readonly ratePerSec: number,
+    readonly burst: number,
+    now: number,
+  ) {
+    this.#tokens = burst;
+    this.#updatedAt = now;
+  }
+
+  /** Takes one token if there is one; otherwise says how long until there will be. */
+  take(now: number): { ok: true } | { ok: false; retryAfterMs: number } {
+    this.#refill(now);
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return { ok: true };
+    }
+    return { ok: false, retryAfterMs: Math.ceil(((1 - this.#tokens) / this.ratePerSec) * 1000) };
+  }
+
+  #refill(now: number): void {
+    const elapsed = Math.max(0, now - this.#updatedAt) / 1000;
+    this.#tokens = Math.min(this.burst, this.#tokens + elapsed * this.ratePerSec);
+    this.#updatedAt = now;
+  }
+}

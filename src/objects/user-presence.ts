@@ -1,0 +1,115 @@
+import type { Env } from "../env";
+import { log } from "../internal";
+import type { PresenceState } from "../protocol";
+import { costs } from "./lib/metrics";
+import { presenceShardName } from "./lib/shard";
+import { attachmentOf, type SocketAttachment } from "./lib/sockets";
+import type { PresenceRecord } from "./presence";
+import type { UserStore } from "./user-store";
+
+/** Presence subscriptions one socket may hold. */
+export const MAX_SUBSCRIPTIONS_PER_SOCKET = 256;
+
+export interface PresenceConfig {
+  shards: number;
+  /** A user's last-seen time is written at most once per this interval. */
+  writeIntervalMs: number;
+}
+
+/**
+ * The user object's side of presence: reports its user's activity to the
+ * user's presence shard (throttled), and manages its devices' subscriptions
+ * to other users' presence, applying both users' privacy settings.
+ */
+export class UserPresence {
+  #lastActivity = 0;
+  #lastReportedAt = 0;
+  /** Whether a peer with "contacts" visibility counts me as a contact (asked once per wake-up). */
+  readonly #contactOf = new Map<string, boolean>();
+
+  constructor(
+    private readonly env: Env,
+    private readonly store: UserStore,
+    private readonly config: PresenceConfig,
+  ) {}
+
+  #shard(user: string) {
+    costs.rpcCalls++;
+    return this.env.PRESENCE.getByName(presenceShardName(user, this.config.shards));
+  }
+
+  /** A frame flagged as user activity arrived. At most one write per interval reaches the shard. */
+  activity(me: string, now: number): void {
+    this.#lastActivity = now;
+    if (now - this.#lastReportedAt < this.config.writeIntervalMs) return;
+    this.#lastReportedAt = now;
+    this.#shard(me)
+      .report(me, { activeAt: now, visibility: this.store.settings().lastSeen })
+      .catch((err) => log("presence_report_failed", { user: me, error: String(err) }));
+  }
+
+  /** The last device disconnected: last seen is the last activity, not the disconnect. */
+  async lastDeviceGone(me: string): Promise<void> {
+    const lastSeen = this.#lastActivity || undefined;
+    this.#lastReportedAt = 0;
+    await this.#shard(me).report(me, lastSeen === undefined ? { offline: {} } : { offline: { lastSeen } });
+  }
+
+  async visibilityChanged(me: string): Promise<void> {
+    await this.#shard(me).report(me, { visibility: this.store.settings().lastSeen });
+  }
+
+  async subscribe(me: string, ws: WebSocket, users: string[]): Promise<PresenceState[]> {
+    const attachment = attachmentOf(ws)!;
+    const subs = new Set(attachment.subs ?? []);
+    for (const user of users) if (subs.size < MAX_SUBSCRIPTIONS_PER_SOCKET) subs.add(user);
+    ws.serializeAttachment({ ...attachment, subs: [...subs] } satisfies SocketAttachment);
+    const records = await Promise.all(users.filter((u) => subs.has(u)).map((u) => this.#shard(u).subscribe(u, me)));
+    return Promise.all(records.map((r) => this.view(me, r)));
+  }
+
+  async unsubscribe(me: string, ws: WebSocket, users: string[], sockets: WebSocket[]): Promise<void> {
+    const attachment = attachmentOf(ws)!;
+    const remaining = (attachment.subs ?? []).filter((u) => !users.includes(u));
+    ws.serializeAttachment({ ...attachment, subs: remaining } satisfies SocketAttachment);
+    await this.#release(me, users, sockets.filter((s) => s !== ws));
+  }
+
+  /** A socket closed: drop the subscriptions no other socket of mine still holds. */
+  async socketClosed(me: string, ws: WebSocket, sockets: WebSocket[]): Promise<void> {
+    const users = attachmentOf(ws)?.subs ?? [];
+    if (users.length > 0) await this.#release(me, users, sockets.filter((s) => s !== ws));
+  }
+
+  async query(me: string, users: string[]): Promise<PresenceState[]> {
+    const records = await Promise.all(users.map(async (u) => (await this.#shard(u).query([u]))[0]!));
+    return Promise.all(records.map((r) => this.view(me, r)));
+  }
+
+  /** What I may see of someone's presence: their setting, and mine (hide yours, see no one's). */
+  async view(me: string, record: PresenceRecord): Promise<PresenceState> {
+    const hidden: PresenceState = { user: record.user, online: false, lastSeen: null, hidden: true };
+    if (record.user !== me) {
+      if (this.store.settings().lastSeen === "nobody" || record.visibility === "nobody") return hidden;
+      if (record.visibility === "contacts" && !(await this.#isContactOf(me, record.user))) return hidden;
+    }
+    return { user: record.user, online: record.online, lastSeen: record.lastSeen, hidden: false };
+  }
+
+  async #isContactOf(me: string, user: string): Promise<boolean> {
+    let known = this.#contactOf.get(user);
+    if (known === undefined) {
+      costs.rpcCalls++;
+      known = await this.env.USER.getByName(user).isContact(me);
+      this.#contactOf.set(user, known);
+    }
+    return known;
+  }
+
+  async #release(me: string, users: string[], others: WebSocket[]): Promise<void> {
+    const stillHeld = new Set(others.flatMap((s) => attachmentOf(s)?.subs ?? []));
+    await Promise.all(
+      users.filter((u) => !stillHeld.has(u)).map((u) => this.#shard(u).unsubscribe(u, me).catch(() => undefined)),
+    );
+  }
+}
