@@ -5,9 +5,9 @@
 export class Emitter<Events extends object> {
   readonly #listeners = new Map<keyof Events, Set<(payload: never) => void>>();
 
-  readonly #onListenerError: (error: unknown) => void;
+  readonly #onListenerError: (error: unknown, event: keyof Events) => void;
 
-  constructor(onListenerError: (error: unknown) => void = () => {}) {
+  constructor(onListenerError: (error: unknown, event: keyof Events) => void = () => {}) {
     this.#onListenerError = onListenerError;
   }
 
@@ -33,7 +33,7 @@ export class Emitter<Events extends object> {
       try {
         listener(payload);
       } catch (err) {
-        this.#onListenerError(err);
+        this.#onListenerError(err, event);
       }
     }
   }

@@ -42,7 +42,13 @@ export class ChatModel {
   /** Own messages by client id, for acknowledgements and failures. */
   readonly #byClientId = new Map<string, ChatMessage>();
   readonly #byId = new Map<string, ChatMessage>();
+  /** The signed-in user, once known; pending messages created before get it then. */
   me: string | undefined;
+
+  setMe(user: string): void {
+    this.me = user;
+    for (const entry of this.#byClientId.values()) if (entry.from === "") entry.from = user;
+  }
 
   chat(name: string): Chat | undefined {
     return this.#chats.get(name);

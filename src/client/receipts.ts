@@ -26,6 +26,8 @@ export class ReceiptQueue {
   readonly #inFlight = new Map<string, InFlight>();
   /** Highest upto known to have reached the server, per key. */
   readonly #confirmed = new Map<string, number>();
+  /** Requests awaiting an answer on this connection: ref -> frame number. */
+  readonly #requests = new Map<string, number>();
 
   /** Remembers a receipt; returns false when an equal or higher one is already queued, sent or confirmed. */
   note(kind: ReceiptKind, chat: string, upto: number): boolean {
@@ -46,8 +48,16 @@ export class ReceiptQueue {
     }
   }
 
-  /** The server answered a request sent as frame `frame`: every receipt sent before it arrived. */
-  confirmBefore(frame: number): void {
+  /** A request that the server answers (it has a ref) went out as frame number `frame`. */
+  requestSent(ref: string, frame: number): void {
+    this.#requests.set(ref, frame);
+  }
+
+  /** An answer to `ref` arrived: every receipt sent before that request arrived too. */
+  answered(ref: string): void {
+    const frame = this.#requests.get(ref);
+    if (frame === undefined) return;
+    this.#requests.delete(ref);
     for (const [key, receipt] of this.#inFlight) {
       if (receipt.frame >= frame) continue;
       this.#inFlight.delete(key);
@@ -61,6 +71,7 @@ export class ReceiptQueue {
       if ((this.#pending.get(key)?.upto ?? 0) < receipt.upto) this.#pending.set(key, { kind: receipt.kind, chat: receipt.chat, upto: receipt.upto });
     }
     this.#inFlight.clear();
+    this.#requests.clear();
   }
 
   get size(): number {

@@ -46,6 +46,7 @@ export class UserObject extends DurableObject<Env> {
   /** One delivery loop per peer at a time; later sends join the running one. */
   readonly #delivering = new Map<string, Promise<void>>();
   readonly #receipting = new Map<string, Promise<void>>();
+  readonly #lookups = new Map<string, Promise<boolean>>();
   readonly #presence: UserPresence;
   /** Per-user flood guard on sends (all devices together); in memory, so it costs no writes. */
   #sendBucket: TokenBucket;
@@ -208,7 +209,7 @@ export class UserObject extends DurableObject<Env> {
     if (this.#answerResend(ws, frame)) return;
     if (frame.to === me) return this.#error(ws, "invalid_recipient", frame.ref);
     if (!this.#store.chat(frame.to)) {
-      const exists = await this.#account(frame.to).exists();
+      const exists = await this.#userExists(frame.to);
       if (!exists) return this.#error(ws, "unknown_user", frame.ref);
       // The lookup awaited: the same resend may have been stored meanwhile.
       if (this.#answerResend(ws, frame)) return;
@@ -218,12 +219,28 @@ export class UserObject extends DurableObject<Env> {
     // a peer receives my messages in the order I sent them.
     const queuedUntil = this.#store.peerDueAt(frame.to);
     const message = this.#store.storeOutgoing(me, frame.to, frame.clientId, frame.text, now, queuedUntil ?? now + this.#retry.baseMs);
-    await this.#armAlarm();
-    // The output gate holds these frames until the writes above are durable,
-    // so `msg.sent` means stored.
+    // Sent before any await, so no other event's frame can overtake this rev.
+    // The output gate holds them until the writes above are durable, so
+    // `msg.sent` means stored.
     this.#send(ws, { type: "msg.sent", ref: frame.ref, clientId: message.clientId, id: message.id, chat: frame.to, seq: message.seq, rev: message.rev, sentAt: now, duplicate: false });
     this.#broadcast({ type: "msg", message: { ...message, chat: frame.to, status: "sent" } }, ws);
+    await this.#armAlarm();
     if (queuedUntil === undefined) void this.#deliver(frame.to);
+  }
+
+  /**
+   * Whether a first-time recipient exists. Concurrent sends to the same new
+   * peer share one lookup, so they resume (and take seqs) in the order they arrived.
+   */
+  #userExists(user: string): Promise<boolean> {
+    let lookup = this.#lookups.get(user);
+    if (!lookup) {
+      lookup = this.#account(user)
+        .exists()
+        .finally(() => this.#lookups.delete(user));
+      this.#lookups.set(user, lookup);
+    }
+    return lookup;
   }
 
   /** A resend of a stored message gets the first answer again. */

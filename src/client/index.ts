@@ -1,0 +1,23 @@
+/**
+ * The edgechat client SDK: browsers and Node 22 (or any runtime with a
+ * WebSocket). It imports only the protocol. For an outbox that survives page
+ * reloads, browsers import `IdbStorage` from `./idb-storage` separately.
+ */
+export { EdgechatClient, type ClientEvents, type ClientOptions } from "./client";
+export {
+  reconnectDelay,
+  DEFAULT_HEARTBEAT,
+  DEFAULT_RECONNECT,
+  type ConnectionStatus,
+  type HeartbeatPolicy,
+  type ReconnectPolicy,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from "./connection";
+export { Cursor } from "./cursor";
+export { Emitter } from "./emitter";
+export { EdgechatClosedError, EdgechatFrameError, EdgechatHttpError } from "./errors";
+export type { Session } from "./http";
+export { ChatModel, tickOf, type Chat, type ChatMessage, type Tick } from "./model";
+export { ReceiptQueue, type ReceiptKind, type ReceiptToSend } from "./receipts";
+export { MemoryStorage, type OutboxStorage, type PendingMessage } from "./storage";
