@@ -247,6 +247,11 @@ export class UserObject extends DurableObject<Env> {
   #answerResend(ws: WebSocket, frame: ClientFrameOf<"msg.send">): boolean {
     const stored = this.#store.sentByClientId(frame.clientId);
     if (!stored) return false;
+    if (stored.chat !== frame.to) {
+      // A client id names one message; reusing it for another chat is a client bug, not a resend.
+      this.#error(ws, "bad_frame", frame.ref, "clientId: already used for a message to another user.");
+      return true;
+    }
     this.#send(ws, { type: "msg.sent", ref: frame.ref, clientId: stored.clientId, id: stored.id, chat: stored.chat, seq: stored.seq, rev: stored.rev, sentAt: stored.sentAt, duplicate: true });
     return true;
   }

@@ -29,6 +29,9 @@ export async function startWorker(options: { persistDir?: string; vars?: Record<
       inspector: false,
       persist: persistDir,
       logLevel: "none",
+      // A test run must not rebuild and reload the worker (dropping every
+      // socket) because someone saved a file under src/ meanwhile.
+      watch: false,
     },
   });
   await worker.ready;
