@@ -290,7 +290,7 @@ export class UserStore {
     this.#db.run`
       INSERT INTO receipt_outbox (peer, delivered, read, next_at)
       VALUES (${peer}, ${chat.delivered_by_me}, ${read}, ${now})
-      ON CONFLICT (peer) DO UPDATE SET delivered = excluded.delivered, read = excluded.read`;
+      ON CONFLICT (peer) DO UPDATE SET delivered = excluded.delivered, read = excluded.read, attempts = 0`;
     return { delivered: chat.delivered_by_me, read };
   }
 

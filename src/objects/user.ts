@@ -154,7 +154,7 @@ export class UserObject extends DurableObject<Env> {
           return this.#onHistory(ws, frame);
         case "receipt.delivered":
         case "receipt.read":
-          return this.#onReceipt(ws, frame);
+          return await this.#onReceipt(ws, frame);
       }
     } catch (err) {
       // A call to another object failed (overloaded, unreachable): nothing
@@ -275,7 +275,7 @@ export class UserObject extends DurableObject<Env> {
     this.#send(ws, { type: "history.page", ref: frame.ref, chat: frame.chat, ...page });
   }
 
-  #onReceipt(ws: WebSocket, frame: ClientFrameOf<"receipt.delivered"> | ClientFrameOf<"receipt.read">): void {
+  async #onReceipt(ws: WebSocket, frame: ClientFrameOf<"receipt.delivered"> | ClientFrameOf<"receipt.read">): Promise<void> {
     const kind = frame.type === "receipt.read" ? "read" : "delivered";
     const result = this.#store.acknowledge(frame.chat, kind, frame.upto);
     if (!result) return this.#error(ws, "unknown_chat", frame.ref);
@@ -287,8 +287,9 @@ export class UserObject extends DurableObject<Env> {
       const decision = shedDecision(priority, this.load.level(Date.now()));
       const deferMs = decision === "defer" ? Math.max(1_000, this.#retry.baseMs) : this.#retry.baseMs;
       this.#store.queueReceipt(frame.chat, Date.now() + deferMs);
+      // Armed before the first attempt, so a restart mid-call cannot strand the receipt.
+      await this.#armAlarm();
       if (decision === "run") void this.#sendReceipts(frame.chat);
-      else void this.#armAlarm();
     }
   }
 
