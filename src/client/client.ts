@@ -1,5 +1,6 @@
 import {
   DEFAULT_LIMITS,
+  GROUP_ID_PATTERN,
   USERNAME_PATTERN,
   utf8Length,
   WS_PROTOCOL,
@@ -7,14 +8,20 @@ import {
   type ClientFrame,
   type ErrorFrame,
   type FrameErrorCode,
+  type GroupInfo,
   type GroupMembership,
+  type GroupMsgInfoFrame,
+  type GroupPageFrame,
   type HelloFrame,
   type HistoryPageFrame,
   type Limits,
   type Message,
   type MsgSentFrame,
+  type PresenceState,
   type ServerFrame,
+  type Settings,
   type SyncPageFrame,
+  type Visibility,
 } from "../protocol";
 import {
   Connection,
@@ -28,13 +35,20 @@ import {
 import { Cursor } from "./cursor";
 import { Emitter } from "./emitter";
 import { EdgechatClosedError, EdgechatFrameError } from "./errors";
+import type { ClientEvents, TypingTarget } from "./events";
+import type { GroupChat, GroupChatMessage } from "./group-model";
+import { Groups, type GroupAction } from "./groups";
 import { authenticate, trimSlash, type Session } from "./http";
 import { randomId } from "./ids";
+import type { ClientLink } from "./link";
 import { ChatModel, type Chat, type ChatMessage } from "./model";
-import { Outbox } from "./outbox";
+import { Outbox, type SentMessage } from "./outbox";
+import { PresenceTracker } from "./presence";
 import { ReceiptQueue, type ReceiptKind } from "./receipts";
 import { Requests, type RequestFrame } from "./requests";
 import { MemoryStorage, type OutboxStorage, type PendingMessage } from "./storage";
+
+export type { ClientEvents } from "./events";
 
 export interface ClientOptions {
   /** The server's HTTP base, e.g. `https://chat.example.com`. */
@@ -51,26 +65,6 @@ export interface ClientOptions {
   heartbeat?: Partial<HeartbeatPolicy>;
   /** Connect in the constructor (default true); otherwise call `connect()`. */
   autoConnect?: boolean;
-}
-
-export interface ClientEvents {
-  /** A message new to this client: from the peer, or mine from another device. */
-  message: ChatMessage;
-  /** The server stored one of my messages. */
-  sent: ChatMessage;
-  /** A chat's receipt watermarks moved; its messages' ticks are updated. */
-  receipt: Chat;
-  /** One of my messages failed: refused by the server, or undeliverable. */
-  failed: ChatMessage;
-  status: ConnectionStatus;
-  /** The server's greeting on each connection. */
-  hello: HelloFrame;
-  /** A sync finished: the client holds everything up to `rev`. */
-  synced: { rev: number };
-  /** Something in this chat changed (for redrawing). */
-  change: string;
-  /** Errors nobody asked for: a refused receipt, an unreadable frame, a failing listener. */
-  error: Error;
 }
 
 /** How many live revs may wait above a gap before the client asks the server again. */
@@ -113,8 +107,15 @@ export class EdgechatClient {
   readonly #outbox: Outbox;
   readonly #receipts = new ReceiptQueue();
   readonly #requests = new Requests();
-  /** Group memberships (group messages are not part of this client yet). */
-  readonly #groups = new Map<string, GroupMembership>();
+  readonly #link: ClientLink = {
+    fire: (frame) => this.#sendFrame(frame) !== undefined,
+    request: (frame) => this.#request(frame),
+    nextRef: (prefix) => this.#nextRef(prefix),
+    emit: (event, payload) => this.#events.emit(event, payload),
+    receipt: (kind, chat, upto) => this.#noteReceipt(kind, chat, upto),
+  };
+  readonly #groups: Groups;
+  readonly #presence: PresenceTracker;
   readonly #connection: Connection;
   readonly #loaded: Promise<void>;
   #syncWaiters: { resolve(): void; reject(error: Error): void }[] = [];
@@ -132,6 +133,8 @@ export class EdgechatClient {
     this.#token = options.token;
     this.device = options.device ?? randomId();
     this.#outbox = new Outbox(options.storage ?? new MemoryStorage());
+    this.#groups = new Groups(this.#link, this.#outbox);
+    this.#presence = new PresenceTracker(this.#link);
     this.#connection = new Connection({
       target: () => this.#target(),
       WebSocket: options.WebSocket ?? globalWebSocket(),
@@ -146,7 +149,7 @@ export class EdgechatClient {
       },
     });
     this.#loaded = this.#outbox.load().then(
-      (pending) => pending.forEach((p) => this.#model.addPending(p)),
+      (pending) => pending.forEach((p) => (p.group ? this.#groups.model.addPending(p) : this.#model.addPending(p))),
       (err: unknown) => this.#events.emit("error", asError(err)),
     );
     if (options.autoConnect !== false) this.connect();
@@ -222,7 +225,35 @@ export class EdgechatClient {
 
   /** Groups the user is or was in, as the last sync or `group.changed` said. */
   groups(): GroupMembership[] {
-    return [...this.#groups.values()];
+    return this.#groups.model.groups().map(({ group, name, role, active }) => ({ group, name, role, active }));
+  }
+
+  groupChat(group: string): GroupChat | undefined {
+    return this.#groups.model.group(group);
+  }
+
+  /** Group chats with the most recent message first. */
+  groupChats(): GroupChat[] {
+    return this.#groups.model.groups();
+  }
+
+  groupUnread(group: string): number {
+    return this.#groups.model.unread(group);
+  }
+
+  /** A watched or queried user's presence, as last heard. */
+  presenceOf(user: string): PresenceState | undefined {
+    return this.#presence.state(user);
+  }
+
+  /** Who is typing in a chat or group now (indicators expire by themselves). */
+  typingIn(target: TypingTarget): string[] {
+    return this.#presence.typingIn(target);
+  }
+
+  /** My privacy settings, once `getSettings` answered or a device changed them. */
+  get settings(): Settings | undefined {
+    return this.#presence.settings;
   }
 
   /** Messages not yet acknowledged by the server, oldest first. */
@@ -235,17 +266,30 @@ export class EdgechatClient {
   /**
    * Sends a message (`msg.send`). It is stored in the outbox first and sent
    * whenever connected, with the same clientId on every resend. Resolves when
-   * the server stored it; rejects (`EdgechatFrameError`) if refused.
+   * the server stored it; rejects (`EdgechatFrameError`) if refused. What the
+   * server would refuse anyway (an empty or too long text, a malformed name,
+   * myself) throws at once, before anything is stored.
    */
-  async send(to: string, text: string): Promise<ChatMessage> {
+  send(to: string, text: string): Promise<ChatMessage> {
     this.#check(to, text);
-    await this.#loaded;
-    const pending: PendingMessage = { clientId: randomId(), to, text, createdAt: Date.now() };
-    const { settled } = await this.#outbox.add(pending);
-    this.#model.addPending(pending);
-    this.#events.emit("change", to);
-    this.#flushOutbox();
-    return settled;
+    return this.#enqueue({ clientId: randomId(), to, text, createdAt: Date.now() }) as Promise<ChatMessage>;
+  }
+
+  /** Sends a message to a group (`group.send`), through the outbox like `send`. */
+  sendToGroup(group: string, text: string): Promise<GroupChatMessage> {
+    this.#checkText(text);
+    if (!GROUP_ID_PATTERN.test(group)) throw new EdgechatFrameError("bad_frame", "group: must be a group id (g_...)");
+    return this.#enqueue({ clientId: randomId(), to: group, group: true, text, createdAt: Date.now() }) as Promise<GroupChatMessage>;
+  }
+
+  /** Sends a failed message's text again as a new message, replacing the failed one in view. */
+  retry(message: ChatMessage | GroupChatMessage): Promise<ChatMessage | GroupChatMessage> {
+    if ("group" in message) {
+      this.#groups.model.discard(message.clientId);
+      return this.sendToGroup(message.group, message.text);
+    }
+    this.#model.discard(message.clientId);
+    return this.send(message.chat, message.text);
   }
 
   /** Asks for everything after the cursor (`sync`); resolves when the last page arrived. */
@@ -280,6 +324,94 @@ export class EdgechatClient {
     this.#noteReceipt("delivered", chat, upto);
   }
 
+  // ---- groups (answers are the group's info after the change) ----------------------------
+
+  /** Creates a group with me as its admin (`group.create`). */
+  createGroup(name: string, members: string[] = []): Promise<GroupInfo> {
+    return this.#groups.create(name, members);
+  }
+
+  /** Admins only (`group.add`). */
+  addMembers(group: string, members: string[]): Promise<GroupInfo> {
+    return this.#groups.act({ type: "group.add", group, members });
+  }
+
+  /** Admins only (`group.remove`); removing myself is leaving. */
+  removeMember(group: string, member: string): Promise<GroupInfo> {
+    return this.#groups.act({ type: "group.remove", group, member });
+  }
+
+  promote(group: string, member: string): Promise<GroupInfo> {
+    return this.#groups.act({ type: "group.promote", group, member });
+  }
+
+  demote(group: string, member: string): Promise<GroupInfo> {
+    return this.#groups.act({ type: "group.demote", group, member });
+  }
+
+  leaveGroup(group: string): Promise<GroupInfo> {
+    return this.#groups.act({ type: "group.leave", group });
+  }
+
+  renameGroup(group: string, name: string): Promise<GroupInfo> {
+    return this.#groups.act({ type: "group.rename", group, name });
+  }
+
+  /** The group's members and roles (`group.info`); also kept on `groupChat(group).info`. */
+  groupInfo(group: string): Promise<GroupInfo> {
+    return this.#groups.act({ type: "group.info", group } satisfies GroupAction);
+  }
+
+  /** One page of a group's log older than seq `before` (`group.history`); the messages join the model. */
+  groupHistory(group: string, before?: number, limit?: number): Promise<GroupPageFrame> {
+    return this.#groups.history(group, before, limit);
+  }
+
+  /** I have read the group up to `upto` (default: everything held) (`group.read`). */
+  markGroupRead(group: string, upto?: number): void {
+    this.#groups.markRead(group, upto);
+  }
+
+  /** Who has one of my group messages delivered and read (`group.msginfo`). */
+  messageInfo(group: string, seq: number): Promise<GroupMsgInfoFrame> {
+    return this.#groups.messageInfo(group, seq);
+  }
+
+  // ---- presence, typing, settings -----------------------------------------------------
+
+  /** Follows a user's "online" / "last seen" (`presence.subscribe`, renewed on every connection). */
+  subscribePresence(user: string): Promise<PresenceState> {
+    return this.#presence.subscribe(user);
+  }
+
+  unsubscribePresence(user: string): void {
+    this.#presence.unsubscribe(user);
+  }
+
+  /** Asks once, without following (`presence.query`). */
+  queryPresence(users: string[]): Promise<PresenceState[]> {
+    return this.#presence.query(users);
+  }
+
+  /** The user is interacting with the app (`presence.active`, at most every 10 s); returns whether one went out. */
+  active(): boolean {
+    return this.#presence.active();
+  }
+
+  /** Call with `true` on each keystroke in a composer, `false` when the text is sent or cleared (`typing`). */
+  typing(target: TypingTarget, composing = true): void {
+    this.#presence.typing(target, composing);
+  }
+
+  async getSettings(): Promise<Settings> {
+    return this.#presence.getSettings();
+  }
+
+  /** Changes my privacy settings (`settings.set`); resolves with all of them once stored. */
+  async updateSettings(changes: { lastSeen?: Visibility; readReceipts?: boolean }): Promise<Settings> {
+    return this.#presence.updateSettings(changes);
+  }
+
   // ---- connection events -----------------------------------------------------------
 
   async #target(): Promise<{ url: string; protocols: string[] }> {
@@ -295,9 +427,11 @@ export class EdgechatClient {
     this.#startSync();
     this.#flushOutbox();
     this.#flushRequests();
+    this.#presence.opened();
   }
 
   #onClose(): void {
+    this.#presence.closed();
     this.#cursor.disconnected();
     this.#receipts.disconnected();
     this.#outbox.unsend();
@@ -320,6 +454,7 @@ export class EdgechatClient {
         return this.#onSyncPage(frame);
       case "msg":
         this.#applyMessage(frame.message);
+        this.#presence.messageFrom({ chat: frame.message.chat }, frame.message.from);
         return this.#live(frame.message.rev);
       case "msg.sent":
         return this.#onSent(frame);
@@ -333,19 +468,47 @@ export class EdgechatClient {
         this.#events.emit("change", frame.chat);
         return this.#live(frame.rev);
       case "history.page":
-        if (frame.ref !== undefined) this.#requests.resolve(frame.ref, frame);
-        return;
+      case "group.page":
+      case "group.msginfo":
+        return this.#answer(frame);
+      case "group.created":
+      case "group.info":
+        this.#groups.onFrame(frame);
+        return this.#answer(frame);
       case "group.changed":
-        this.#groups.set(frame.membership.group, frame.membership);
+        this.#groups.onFrame(frame);
         return this.#live(frame.rev);
+      case "group.msg":
+        this.#groups.onFrame(frame);
+        return this.#presence.messageFrom({ group: frame.message.group }, frame.message.from);
+      case "group.sent":
+      case "group.receipt":
+      case "group.failed":
+        return this.#groups.onFrame(frame);
+      case "presence":
+        this.#presence.onPresence(frame);
+        return this.#answer(frame);
+      case "typing":
+        return this.#presence.onTyping(frame);
+      case "settings":
+        this.#presence.onSettings(frame);
+        // `settings.set` is answered to every device, without its ref.
+        if (frame.ref === undefined) return this.#requests.resolveSent("settings.set", frame);
+        return this.#answer(frame);
       case "error":
         return this.#onError(frame);
     }
   }
 
+  /** The answer to a request. */
+  #answer(frame: ServerFrame & { ref?: string }): void {
+    if (frame.ref !== undefined) this.#requests.resolve(frame.ref, frame);
+  }
+
   #onHello(hello: HelloFrame): void {
     this.#user = hello.user;
     this.#model.setMe(hello.user);
+    this.#groups.model.setMe(hello.user);
     this.#limits = hello.limits;
     this.#events.emit("hello", hello);
   }
@@ -359,10 +522,11 @@ export class EdgechatClient {
       if (failed) this.#emitFailed(failed);
     }
     for (const state of page.chats) this.#events.emit("change", state.chat);
-    for (const membership of page.groups ?? []) this.#groups.set(membership.group, membership);
+    for (const membership of page.groups ?? []) this.#events.emit("group", this.#groups.model.membership(membership));
     this.#cursor.page(page.rev, page.more);
     if (page.more) return this.#sendSync(page.rev);
     this.#syncRef = undefined;
+    this.#groups.syncAll();
     this.#events.emit("synced", { rev: page.rev });
     for (const waiter of this.#syncWaiters.splice(0)) waiter.resolve();
   }
@@ -382,11 +546,13 @@ export class EdgechatClient {
 
   #onError(error: ErrorFrame): void {
     const refused = new EdgechatFrameError(error.code, error.message);
-    if (error.ref !== undefined && this.#outbox.get(error.ref)) {
+    const pending = error.ref !== undefined ? this.#outbox.get(error.ref) : undefined;
+    if (pending) {
       // The server could not handle it (not: will not): try again shortly.
-      if (TRANSIENT_ERRORS.has(error.code)) return this.#resendLater(error.ref);
-      this.#outbox.refused(error.ref, refused);
-      const failed = this.#model.reject(error.ref, error.code);
+      if (TRANSIENT_ERRORS.has(error.code)) return this.#resendLater(pending.clientId);
+      this.#outbox.refused(pending.clientId, refused);
+      if (pending.group) return this.#groups.refused(pending.clientId, error.code);
+      const failed = this.#model.reject(pending.clientId, error.code);
       if (failed) this.#emitFailed(failed);
       return;
     }
@@ -438,7 +604,9 @@ export class EdgechatClient {
   #flushOutbox(): void {
     if (this.#connection.status !== "open") return;
     for (const message of this.#outbox.takeUnsent()) {
-      const sent = this.#sendFrame({ type: "msg.send", ref: message.clientId, clientId: message.clientId, to: message.to, text: message.text });
+      const { clientId, to, text } = message;
+      const frame: ClientFrame = message.group ? { type: "group.send", ref: clientId, clientId, group: to, text } : { type: "msg.send", ref: clientId, clientId, to, text };
+      const sent = this.#sendFrame(frame);
       if (sent === undefined) return this.#outbox.unsend(message.clientId);
     }
   }
@@ -463,7 +631,10 @@ export class EdgechatClient {
   }
 
   #flushReceipts(): void {
-    this.#receipts.flush((r) => this.#sendFrame({ type: r.kind === "read" ? "receipt.read" : "receipt.delivered", chat: r.chat, upto: r.upto }));
+    this.#receipts.flush((r) => {
+      if (r.kind === "group.delivered" || r.kind === "group.read") return this.#sendFrame({ type: r.kind, group: r.chat, upto: r.upto });
+      return this.#sendFrame({ type: r.kind === "read" ? "receipt.read" : "receipt.delivered", chat: r.chat, upto: r.upto });
+    });
   }
 
   #request(frame: RequestFrame): Promise<ServerFrame> {
@@ -481,10 +652,26 @@ export class EdgechatClient {
     return `${prefix}${++this.#refNo}`;
   }
 
+  /** Stores a message in the outbox, shows it as pending and sends it when connected. */
+  async #enqueue(pending: PendingMessage): Promise<SentMessage> {
+    await this.#loaded;
+    const { settled } = await this.#outbox.add(pending);
+    if (pending.group) this.#groups.model.addPending(pending);
+    else this.#model.addPending(pending);
+    this.#presence.typing(pending.group ? { group: pending.to } : { chat: pending.to }, false);
+    this.#events.emit("change", pending.to);
+    this.#flushOutbox();
+    return settled;
+  }
+
   /** Refuses, before storing, what the server would refuse anyway. */
   #check(to: string, text: string): void {
     if (!USERNAME_PATTERN.test(to)) throw new EdgechatFrameError("bad_frame", "to: must be a username (a-z, 0-9, _; 3 to 32 characters)");
     if (to === this.#user) throw new EdgechatFrameError("invalid_recipient", "You cannot send a message to yourself.");
+    this.#checkText(text);
+  }
+
+  #checkText(text: string): void {
     if (text.length === 0) throw new EdgechatFrameError("bad_frame", "text: must not be empty");
     if (utf8Length(text) > this.#limits.maxTextBytes) throw new EdgechatFrameError("text_too_large", `The message text is larger than ${this.#limits.maxTextBytes} bytes.`);
   }

@@ -17,7 +17,11 @@ export {
 export { Cursor } from "./cursor";
 export { Emitter } from "./emitter";
 export { EdgechatClosedError, EdgechatFrameError, EdgechatHttpError } from "./errors";
+export type { TypingState, TypingTarget } from "./events";
+export { GroupModel, groupTick, type GroupChat, type GroupChatMessage } from "./group-model";
+export type { GroupAction } from "./groups";
 export type { Session } from "./http";
 export { ChatModel, tickOf, type Chat, type ChatMessage, type Tick } from "./model";
+export type { SentMessage } from "./outbox";
 export { ReceiptQueue, type ReceiptKind, type ReceiptToSend } from "./receipts";
 export { MemoryStorage, type OutboxStorage, type PendingMessage } from "./storage";

@@ -138,6 +138,15 @@ export class ChatModel {
     return entry;
   }
 
+  /** Drops a failed message from view (it is being sent again as a new one). */
+  discard(clientId: string): void {
+    const entry = this.#byClientId.get(clientId);
+    if (!entry || entry.status !== "failed") return;
+    remove(this.#chatOf(entry.chat).messages, entry);
+    this.#byClientId.delete(clientId);
+    if (entry.id) this.#byId.delete(entry.id);
+  }
+
   /** New receipt watermarks for a chat; they only ever move forward. */
   applyChat(state: ChatState): Chat {
     const chat = this.#chatOf(state.chat);

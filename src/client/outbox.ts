@@ -1,11 +1,15 @@
+import type { GroupChatMessage } from "./group-model";
 import type { ChatMessage } from "./model";
+
+/** What a send resolves with: the message as the model now holds it. */
+export type SentMessage = ChatMessage | GroupChatMessage;
 import type { OutboxStorage, PendingMessage } from "./storage";
 
 interface Entry {
   message: PendingMessage;
   /** Sent on the current connection and not answered yet. */
   inFlight: boolean;
-  waiters: { resolve(message: ChatMessage): void; reject(error: Error): void }[];
+  waiters: { resolve(message: SentMessage): void; reject(error: Error): void }[];
 }
 
 /**
@@ -31,10 +35,10 @@ export class Outbox {
   }
 
   /** Stores a new message; `settled` settles when the server answers it. */
-  async add(message: PendingMessage): Promise<{ settled: Promise<ChatMessage> }> {
+  async add(message: PendingMessage): Promise<{ settled: Promise<SentMessage> }> {
     await this.#storage.put(message);
     const entry: Entry = { message, inFlight: false, waiters: [] };
-    const settled = new Promise<ChatMessage>((resolve, reject) => entry.waiters.push({ resolve, reject }));
+    const settled = new Promise<SentMessage>((resolve, reject) => entry.waiters.push({ resolve, reject }));
     // A caller may fire and forget: failures are also reported as events.
     settled.catch(() => {});
     this.#entries.set(message.clientId, entry);
@@ -67,7 +71,7 @@ export class Outbox {
   }
 
   /** The server stored it. */
-  acknowledged(clientId: string, message: ChatMessage): void {
+  acknowledged(clientId: string, message: SentMessage): void {
     this.#finish(clientId)?.waiters.forEach((w) => w.resolve(message));
   }
 

@@ -1,4 +1,5 @@
-export type ReceiptKind = "delivered" | "read";
+/** One-to-one (`receipt.*`, `chat` is the peer) or group (`group.*`, `chat` is the group id). */
+export type ReceiptKind = "delivered" | "read" | "group.delivered" | "group.read";
 
 export interface ReceiptToSend {
   kind: ReceiptKind;

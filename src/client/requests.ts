@@ -36,6 +36,14 @@ export class Requests {
     this.#take(ref)?.resolve(frame);
   }
 
+  /**
+   * Resolves the sent requests of one type with an answer that carries no
+   * ref: the server broadcasts the result of `settings.set` to every device.
+   */
+  resolveSent(type: RequestFrame["type"], frame: ServerFrame): void {
+    for (const [ref, request] of this.#pending) if (request.sent && request.frame.type === type) this.resolve(ref, frame);
+  }
+
   reject(ref: string, error: Error): void {
     this.#take(ref)?.reject(error);
   }

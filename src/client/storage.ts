@@ -1,7 +1,10 @@
 /** A message the user sent that the server has not acknowledged yet. */
 export interface PendingMessage {
   clientId: string;
+  /** A username, or a group id when `group` is true. */
   to: string;
+  /** Sent with `group.send` rather than `msg.send`. */
+  group?: boolean;
   text: string;
   /** Local milliseconds since the epoch: the outbox sends oldest first. */
   createdAt: number;

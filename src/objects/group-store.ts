@@ -17,7 +17,7 @@ export type MemberRow = {
 
 type MessageRow = { seq: number; id: string; sender: string; client_id: string; text: string; sent_at: number; event: string | null };
 
-export type QueueRow = { user: string; after_seq: number; upto_seq: number; membership: number; attempts: number };
+export type QueueRow = { user: string; after_seq: number; upto_seq: number; membership: number; attempts: number; next_at?: number };
 
 /** How many watermark moves per member and kind are kept for message info times. */
 const MARKS_KEPT = 64;
@@ -243,14 +243,14 @@ export class GroupStore {
   }
 
   queued(user: string): QueueRow | undefined {
-    return this.#db.one<QueueRow>`SELECT user, after_seq, upto_seq, membership, attempts FROM member_queue WHERE user = ${user}`;
+    return this.#db.one<QueueRow>`SELECT user, after_seq, upto_seq, membership, attempts, next_at FROM member_queue WHERE user = ${user}`;
   }
 
   /** The member's object must still be told (after, upto] and/or its membership; merges with what is queued. */
-  enqueueMember(user: string, after: number, upto: number, membership: boolean, nextAt: number): void {
+  enqueueMember(user: string, after: number, upto: number, membership: boolean, nextAt: number, attempts = 0): void {
     this.#db.run`
-      INSERT INTO member_queue (user, after_seq, upto_seq, membership, next_at)
-      VALUES (${user}, ${after}, ${upto}, ${membership ? 1 : 0}, ${nextAt})
+      INSERT INTO member_queue (user, after_seq, upto_seq, membership, attempts, next_at)
+      VALUES (${user}, ${after}, ${upto}, ${membership ? 1 : 0}, ${attempts}, ${nextAt})
       ON CONFLICT (user) DO UPDATE SET
         after_seq = MIN(after_seq, excluded.after_seq),
         upto_seq = MAX(upto_seq, excluded.upto_seq),
@@ -272,7 +272,14 @@ export class GroupStore {
       RETURNING user, after_seq, upto_seq, membership, attempts`;
     if (!row) return undefined;
     if (attemptsExhausted(row.attempts, policy)) {
-      this.#db.run`DELETE FROM member_queue WHERE user = ${user}`;
+      if (row.membership === 1) {
+        // Messages are given up (the member syncs them), but not membership
+        // news: without it their object would not know the group at all.
+        this.#db.run`
+          UPDATE member_queue SET attempts = 0, after_seq = upto_seq, next_at = ${now + policy.maxMs} WHERE user = ${user}`;
+      } else {
+        this.#db.run`DELETE FROM member_queue WHERE user = ${user}`;
+      }
       return row;
     }
     this.#db.run`UPDATE member_queue SET next_at = ${now + backoffDelay(row.attempts, policy)} WHERE user = ${user}`;

@@ -113,7 +113,7 @@ export class GroupObject extends DurableObject<Env> {
     if (heir && this.#store.member(actor)?.role === "admin") {
       this.#store.setRole(heir, "admin");
       this.#store.appendEvent(actor, { kind: "promoted", by: actor, user: heir }, Date.now());
-      await this.#tellMembership([heir]);
+      await this.#tellMembership([heir], this.#store.head - 1);
     }
     await this.#depart(actor, { kind: "left", user: actor });
     return { ok: true, value: this.#info() };
@@ -130,7 +130,7 @@ export class GroupObject extends DurableObject<Env> {
     this.#store.setRole(user, role);
     const event: GroupEvent = action === "promote" ? { kind: "promoted", by: actor, user } : { kind: "demoted", by: actor, user };
     this.#store.appendEvent(actor, event, Date.now());
-    await this.#tellMembership([user]);
+    await this.#tellMembership([user], this.#store.head - 1);
     return { ok: true, value: this.#info() };
   }
 
@@ -139,7 +139,7 @@ export class GroupObject extends DurableObject<Env> {
     if (denied) return denied;
     this.#store.rename(name);
     this.#store.appendEvent(actor, { kind: "renamed", by: actor, name }, Date.now());
-    await this.#tellMembership(this.#store.currentMembers().map((m) => m.user));
+    await this.#tellMembership(this.#store.currentMembers().map((m) => m.user), this.#store.head - 1);
     return { ok: true, value: this.#info() };
   }
 
@@ -261,8 +261,12 @@ export class GroupObject extends DurableObject<Env> {
       const direct: MemberRow[] = [];
       for (const member of this.#store.currentMembers()) {
         // A member already behind gets this batch through its queue, in order.
-        if (this.#store.queued(member.user)) this.#store.enqueueMember(member.user, after, upto, false, Date.now());
-        else direct.push(member);
+        const queued = this.#store.queued(member.user);
+        if (queued) {
+          this.#store.enqueueMember(member.user, after, upto, false, Date.now());
+          // A queue that is not waiting out a backoff is caught up now.
+          if ((queued.next_at ?? 0) <= Date.now()) void this.#drain(member.user);
+        } else direct.push(member);
       }
       await forEachLimited(direct, FANOUT_CONCURRENCY, async (member) => {
         const visible = visibleTo(member, messages);
@@ -275,7 +279,8 @@ export class GroupObject extends DurableObject<Env> {
         }
       });
       const now = Date.now();
-      for (const user of failed) this.#store.enqueueMember(user, after, upto, false, now + backoffDelay(1, this.#retry));
+      // The failed call was the first attempt.
+      for (const user of failed) this.#store.enqueueMember(user, after, upto, false, now + backoffDelay(1, this.#retry), 1);
       this.#store.fanoutDone(upto);
       if (failed.length > 0) await this.#armAlarm();
     }
@@ -376,9 +381,15 @@ export class GroupObject extends DurableObject<Env> {
     const promise = (async () => {
       const group = this.#store.meta()?.id;
       if (!group) return;
-      const { delivered, read } = this.#store.announced();
       try {
-        await this.#user(user).groupReceipt(group, delivered, read);
+        // Loop until what was sent is still the newest: watermarks that moved
+        // during the call are sent again rather than lost.
+        for (;;) {
+          const { delivered, read } = this.#store.announced();
+          await this.#user(user).groupReceipt(group, delivered, read);
+          const now = this.#store.announced();
+          if (now.delivered === delivered && now.read === read) break;
+        }
         this.#store.receiptDone(user);
       } catch (err) {
         const kept = this.#store.receiptFailed(user, this.#retry, Date.now());

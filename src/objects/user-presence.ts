@@ -50,9 +50,13 @@ export class UserPresence {
 
   /** The last device disconnected: last seen is the last activity, not the disconnect. */
   async lastDeviceGone(me: string): Promise<void> {
-    const lastSeen = this.#lastActivity || undefined;
+    // No activity since this object woke: nothing reported "online", and the
+    // shard's alarm retires anything older, so a background socket costs no write.
+    if (this.#lastActivity === 0) return;
+    const lastSeen = this.#lastActivity;
+    this.#lastActivity = 0;
     this.#lastReportedAt = 0;
-    await this.#shard(me).report(me, lastSeen === undefined ? { offline: {} } : { offline: { lastSeen } });
+    await this.#shard(me).report(me, { offline: { lastSeen } });
   }
 
   async visibilityChanged(me: string): Promise<void> {
@@ -86,23 +90,27 @@ export class UserPresence {
     return Promise.all(records.map((r) => this.view(me, r)));
   }
 
+  /** Whether the last view my devices got of a user was hidden (to avoid leaking hidden comings and goings). */
+  readonly lastHidden = new Map<string, boolean>();
+
   /** What I may see of someone's presence: their setting, and mine (hide yours, see no one's). */
   async view(me: string, record: PresenceRecord): Promise<PresenceState> {
     const hidden: PresenceState = { user: record.user, online: false, lastSeen: null, hidden: true };
+    let view: PresenceState = { user: record.user, online: record.online, lastSeen: record.lastSeen, hidden: false };
     if (record.user !== me) {
-      if (this.store.settings().lastSeen === "nobody" || record.visibility === "nobody") return hidden;
-      if (record.visibility === "contacts" && !(await this.#isContactOf(me, record.user))) return hidden;
+      if (this.store.settings().lastSeen === "nobody" || record.visibility === "nobody") view = hidden;
+      else if (record.visibility === "contacts" && !(await this.#isContactOf(me, record.user))) view = hidden;
     }
-    return { user: record.user, online: record.online, lastSeen: record.lastSeen, hidden: false };
+    this.lastHidden.set(record.user, view.hidden);
+    return view;
   }
 
   async #isContactOf(me: string, user: string): Promise<boolean> {
-    let known = this.#contactOf.get(user);
-    if (known === undefined) {
-      costs.rpcCalls++;
-      known = await this.env.USER.getByName(user).isContact(me);
-      this.#contactOf.set(user, known);
-    }
+    if (this.#contactOf.get(user)) return true;
+    costs.rpcCalls++;
+    const known = await this.env.USER.getByName(user).isContact(me);
+    // Only "yes" is cached: a stranger who starts a chat must not stay refused.
+    if (known) this.#contactOf.set(user, true);
     return known;
   }
 

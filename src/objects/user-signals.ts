@@ -34,6 +34,8 @@ export interface SignalContext {
   sockets(): WebSocket[];
   reply(frame: ServerFrame): void;
   broadcast(frame: ServerFrame): void;
+  /** To my other devices. */
+  others(frame: ServerFrame): void;
   error(code: FrameErrorCode, ref: string | undefined, message?: string): void;
 }
 
@@ -62,8 +64,10 @@ export async function handlePresenceFrame(ctx: SignalContext, frame: SignalFrame
       const before = ctx.store.settings();
       const changes = { ...(frame.lastSeen && { lastSeen: frame.lastSeen }), ...(frame.readReceipts !== undefined && { readReceipts: frame.readReceipts }) };
       const after = ctx.store.setSettings(changes);
-      ctx.broadcast({ type: "settings", ...after });
+      // Confirmed only once peers can no longer see what was just hidden.
       if (after.lastSeen !== before.lastSeen) await ctx.presence.visibilityChanged(me);
+      ctx.reply({ type: "settings", ref: frame.ref, ...after });
+      ctx.others({ type: "settings", ...after });
       return;
     }
   }

@@ -16,7 +16,7 @@ import {
   type ServerFrame,
   USER_ACTIVITY,
 } from "../protocol";
-import { isOverloaded, isRemote, LoadMonitor, Priority, shedDecision } from "./lib/load";
+import { isOverloaded, isRemote, isRetryable, LoadMonitor, Priority, shedDecision } from "./lib/load";
 import { TokenBucket } from "./lib/token-bucket";
 import { DEFAULT_PRESENCE_SHARDS, type PresenceRecord } from "./presence";
 import { handlePresenceFrame, isPresenceFrame, TYPING_TTL_MS, type TypingSignal } from "./user-signals";
@@ -107,12 +107,14 @@ export class UserObject extends DurableObject<Env> {
       return;
     }
     const now = Date.now();
-    if (USER_ACTIVITY[frame.type]) this.#presence.activity(socket.user, now);
     this.load.begin();
     try {
       if (isPresenceFrame(frame)) {
-        if (shedDecision(Priority.Ephemeral, this.load.level(now)) === "drop") {
+        const settings = frame.type === "settings.get" || frame.type === "settings.set";
+        if (!settings && shedDecision(Priority.Ephemeral, this.load.level(now)) === "drop") {
           costs.shed++;
+          // A request that waits for an answer gets one; typing and heartbeats just go.
+          if (frame.ref !== undefined && frame.type !== "typing" && frame.type !== "presence.active") this.#error(ws, "unavailable", frame.ref);
           return;
         }
         return await handlePresenceFrame(
@@ -125,6 +127,7 @@ export class UserObject extends DurableObject<Env> {
             sockets: () => this.ctx.getWebSockets(),
             reply: (f) => this.#send(ws, f),
             broadcast: (f) => this.#broadcast(f),
+            others: (f) => this.#broadcast(f, ws),
             error: (code, ref, message) => this.#error(ws, code, ref, message),
           },
           frame,
@@ -161,9 +164,11 @@ export class UserObject extends DurableObject<Env> {
       // was acknowledged, so the client may simply try again.
       if (isOverloaded(err)) this.load.platformOverloaded(Date.now());
       log("frame_failed", { user: socket.user, type: frame.type, error: String(err) });
-      this.#error(ws, isRemote(err) ? "unavailable" : "internal", frame.ref);
+      this.#error(ws, isRemote(err) || isOverloaded(err) || isRetryable(err) ? "unavailable" : "internal", frame.ref);
     } finally {
       this.load.end();
+      // After the frame, so a settings change is reported with its new visibility.
+      if (USER_ACTIVITY[frame.type]) this.#presence.activity(socket.user, now);
     }
   }
 
@@ -344,7 +349,11 @@ export class UserObject extends DurableObject<Env> {
     const me = this.#store.owner();
     const sockets = this.ctx.getWebSockets().filter((ws) => attachmentOf(ws)?.subs?.includes(record.user));
     if (!me || sockets.length === 0) return;
-    const json = JSON.stringify({ type: "presence", ...(await this.#presence.view(me, record)) } satisfies ServerFrame);
+    const wasHidden = this.#presence.lastHidden.get(record.user) ?? true;
+    const view = await this.#presence.view(me, record);
+    // Pushing "hidden" on every change would still reveal when they come and go.
+    if (view.hidden && wasHidden) return;
+    const json = JSON.stringify({ type: "presence", ...view } satisfies ServerFrame);
     for (const ws of sockets) trySend(ws, json);
   }
 

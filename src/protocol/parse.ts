@@ -46,7 +46,7 @@ export function parseClientFrame(raw: string | ArrayBuffer, limits: Limits): Par
     return fail("bad_frame", `${path}: ${issue.message}`, ref);
   }
   const frame = result.output as ClientFrame;
-  if (frame.type === "msg.send" && utf8Length(frame.text) > limits.maxTextBytes) {
+  if ((frame.type === "msg.send" || frame.type === "group.send") && utf8Length(frame.text) > limits.maxTextBytes) {
     return fail("text_too_large", `The message text is larger than ${limits.maxTextBytes} bytes.`, ref);
   }
   return { ok: true, frame };

@@ -75,3 +75,8 @@ export function isOverloaded(err: unknown): boolean {
 export function isRemote(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { remote?: unknown }).remote === true;
 }
+
+/** The platform marks transient failures (a reset, a network blip) as retryable. */
+export function isRetryable(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { retryable?: unknown }).retryable === true;
+}

@@ -28,6 +28,7 @@ export class TokenBucket {
   #refill(now: number): void {
     const elapsed = Math.max(0, now - this.#updatedAt) / 1000;
     this.#tokens = Math.min(this.burst, this.#tokens + elapsed * this.ratePerSec);
-    this.#updatedAt = now;
+    // A clock that steps backwards must not make the same time count twice.
+    this.#updatedAt = Math.max(this.#updatedAt, now);
   }
 }

@@ -1,0 +1,113 @@
+/**
+ * Helpers for the browser tests: Debian's Chromium driven by playwright-core,
+ * one browser per test file, one context (a separate profile: storage,
+ * cookies, network) per person.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const SCREENSHOTS = join(process.cwd(), "test-results", "screenshots");
+export const PASSWORD = "correct horse battery";
+/** How long a UI state may take to appear. */
+export const UI_TIMEOUT_MS = 10_000;
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // Playwright gives every launch a fresh temporary profile (user-data-dir).
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-quic",
+      "--no-first-run",
+    ],
+  });
+}
+
+export interface Person {
+  user: string;
+  context: BrowserContext;
+  page: Page;
+  /** Dialogs (alert, confirm...) the page opened: none is expected, ever. */
+  dialogs: string[];
+  /** Errors thrown in the page or reported on its console. */
+  errors: string[];
+}
+
+/** A username nobody else uses. */
+export function freshName(prefix: string): string {
+  return `${prefix}_${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/** A new context (its own storage and network) with the app open and signed up. */
+export async function signUp(browser: Browser, url: string, prefix: string, viewport = { width: 1200, height: 800 }): Promise<Person> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const person: Person = { user: freshName(prefix), context, page, dialogs: [], errors: [] };
+  page.on("dialog", (dialog) => {
+    person.dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  page.on("pageerror", (err) => person.errors.push(err.message));
+  page.on("console", (msg) => {
+    if (msg.type() === "error") person.errors.push(msg.text());
+  });
+  await page.goto(url);
+  await page.getByLabel("Username").fill(person.user);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await shown(page.getByRole("heading", { name: person.user }));
+  await connected(person);
+  return person;
+}
+
+/** The app says nothing about connecting: the socket is open. */
+export async function connected(person: Person): Promise<void> {
+  await gone(person.page.getByText("Connecting…"));
+}
+
+/** Opens (or starts) the one-to-one chat with `peer` through "New chat". */
+export async function openChat(person: Person, peer: string): Promise<void> {
+  const { page } = person;
+  const existing = page.locator(`.chat-item[data-chat="${peer}"]`);
+  if ((await existing.count()) > 0) return existing.click();
+  await page.getByRole("button", { name: "New chat" }).click();
+  const dialog = page.getByRole("dialog", { name: "New chat" });
+  await dialog.getByLabel("Username").fill(peer);
+  await dialog.getByRole("button", { name: "Start chat" }).click();
+  await shown(page.getByRole("heading", { name: peer, exact: true }));
+}
+
+/** Types a message and sends it with Enter. */
+export async function send(person: Person, text: string): Promise<void> {
+  const box = person.page.getByRole("textbox", { name: "Message" });
+  await box.fill(text);
+  await box.press("Enter");
+}
+
+/** The bubbles in the open conversation whose text is exactly `text`. */
+export function bubbles(page: Page, text: string) {
+  return page.locator(".msg").filter({ has: page.locator(".text").getByText(text, { exact: true }) });
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
+
+/** Waits until (the first element of) `locator` is visible. */
+export function shown(locator: Locator, timeout = UI_TIMEOUT_MS): Promise<void> {
+  return locator.first().waitFor({ state: "visible", timeout });
+}
+
+/** Waits until nothing matches `locator`. */
+export function gone(locator: Locator, timeout = UI_TIMEOUT_MS): Promise<void> {
+  return locator.first().waitFor({ state: "detached", timeout });
+}

@@ -1,0 +1,158 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { EdgechatClient, type ClientEvents, type Session } from "../../src/client";
+import { removeDir, startWorker, type RunningWorker } from "./harness";
+
+// The SDK's groups, presence, typing and settings against the running worker.
+
+let worker: RunningWorker;
+const clients: EdgechatClient[] = [];
+
+beforeAll(async () => {
+  worker = await startWorker();
+});
+afterEach(() => {
+  for (const client of clients.splice(0)) client.close();
+});
+afterAll(async () => {
+  await worker?.stop();
+  if (worker) removeDir(worker.persistDir);
+});
+
+const PASSWORD = "correct horse battery";
+const EVENTS: (keyof ClientEvents)[] = ["change", "status", "synced", "groupMessage", "groupSent", "groupReceipt", "group", "presence", "typing", "settings"];
+
+async function signUp(prefix: string): Promise<Session> {
+  return EdgechatClient.register(worker.url, `${prefix}_${Math.random().toString(36).slice(2, 10)}`, PASSWORD);
+}
+
+function open(session: Session): EdgechatClient {
+  const client = new EdgechatClient({ url: worker.url, token: session.token, reconnect: { baseMs: 50, maxMs: 500 } });
+  clients.push(client);
+  return client;
+}
+
+/** Resolves once `check` holds, re-checked on the clients' events; fails with `what` after the timeout. */
+function until(what: string, watched: EdgechatClient[], check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const offs: (() => void)[] = [];
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      offs.forEach((off) => off());
+      if (error) reject(error);
+      else resolve();
+    };
+    const test = () => check() && finish();
+    const timer = setTimeout(() => finish(new Error(`timed out waiting until ${what}`)), timeoutMs);
+    for (const client of watched) for (const event of EVENTS) offs.push(client.on(event, test));
+    test();
+  });
+}
+
+async function online(...sessions: Session[]): Promise<EdgechatClient[]> {
+  const opened = sessions.map(open);
+  await until("every client synced", opened, () => opened.every((c) => c.status === "open" && c.rev !== undefined));
+  return opened;
+}
+
+function texts(client: EdgechatClient, group: string): string[] {
+  return (client.groupChat(group)?.messages ?? []).filter((m) => !m.event).map((m) => m.text);
+}
+
+describe("group chats through the SDK", () => {
+  it("creates a group, delivers its messages to every member once and shows group ticks", async () => {
+    const [a, b, c] = await Promise.all([signUp("alice"), signUp("bob"), signUp("carol")]);
+    const [alice, bob, carol] = await online(a, b, c);
+    const info = await alice!.createGroup("trip", [b.user, c.user]);
+    expect(info.members.map((m) => [m.user, m.role])).toEqual(expect.arrayContaining([[a.user, "admin"], [b.user, "member"], [c.user, "member"]]));
+    await until("everyone has the group", [bob!, carol!], () => bob!.groupChat(info.group)?.name === "trip" && carol!.groupChat(info.group)?.name === "trip");
+
+    const sent = await alice!.sendToGroup(info.group, "who brings the tent?");
+    expect(sent).toMatchObject({ mine: true, group: info.group, status: "sent" });
+    await until("both members have it", [bob!, carol!], () => texts(bob!, info.group).length === 1 && texts(carol!, info.group).length === 1);
+    expect(bob!.groupUnread(info.group)).toBe(1);
+    await until("alice sees it delivered to all", [alice!], () => sent.status === "delivered");
+
+    bob!.markGroupRead(info.group);
+    expect(bob!.groupUnread(info.group)).toBe(0);
+    const partly = await alice!.messageInfo(info.group, sent.seq!);
+    expect(partly.members.find((m) => m.user === b.user)).toMatchObject({ delivered: true });
+    carol!.markGroupRead(info.group);
+    await until("alice sees it read by all", [alice!], () => sent.status === "read");
+    const full = await alice!.messageInfo(info.group, sent.seq!);
+    expect(full.members.map((m) => m.read)).toEqual([true, true]);
+    expect(texts(bob!, info.group)).toEqual(["who brings the tent?"]);
+  });
+
+  it("lets an admin add and remove members, and a member catch up from the group's log after reconnecting", async () => {
+    const [a, b, c] = await Promise.all([signUp("alice"), signUp("bob"), signUp("carol")]);
+    const [alice, bob] = await online(a, b);
+    const info = await alice!.createGroup("club", [b.user]);
+    const refused = await bob!.addMembers(info.group, [c.user]).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: "not_admin" });
+
+    const added = await alice!.addMembers(info.group, [c.user]);
+    expect(added.members.map((m) => m.user)).toContain(c.user);
+    await alice!.sendToGroup(info.group, "sent while carol was away");
+    const [carol] = await online(c);
+    await until("carol caught up", [carol!], () => texts(carol!, info.group).includes("sent while carol was away"));
+    expect(carol!.groupChat(info.group)?.messages.filter((m) => m.text === "sent while carol was away")).toHaveLength(1);
+
+    const removed = await alice!.removeMember(info.group, b.user);
+    expect(removed.members.map((m) => m.user)).not.toContain(b.user);
+    await until("bob sees he was removed", [bob!], () => bob!.groupChat(info.group)?.active === false);
+  });
+
+  it("pages back through a group's older messages", async () => {
+    const [a, b] = await Promise.all([signUp("alice"), signUp("bob")]);
+    const [alice] = await online(a);
+    const info = await alice!.createGroup("log", [b.user]);
+    for (let i = 1; i <= 5; i++) await alice!.sendToGroup(info.group, `m${i}`);
+    const [bob] = await online(b);
+    await until("bob synced the group", [bob!], () => texts(bob!, info.group).includes("m5"));
+    const newest = await bob!.groupHistory(info.group, undefined, 2);
+    expect(newest.messages.map((m) => m.text)).toEqual(["m4", "m5"]);
+    const older = await bob!.groupHistory(info.group, newest.messages[0]!.seq, 2);
+    expect(older.messages.map((m) => m.text)).toEqual(["m2", "m3"]);
+    expect(older.more).toBe(true);
+  });
+});
+
+describe("presence, typing and settings through the SDK", () => {
+  it("shows a peer online, their typing, and hides last seen when they choose nobody", async () => {
+    const [a, b] = await Promise.all([signUp("alice"), signUp("bob")]);
+    const [alice, bob] = await online(a, b);
+    await alice!.send(b.user, "hi");
+    await until("bob has it", [bob!], () => (bob!.chat(a.user)?.messages.length ?? 0) === 1);
+    expect(bob!.active()).toBe(true);
+    expect(bob!.active()).toBe(false); // throttled
+    const state = await alice!.subscribePresence(b.user);
+    expect(state).toMatchObject({ user: b.user, hidden: false });
+    // Bob's activity may reach his presence shard just after Alice subscribed: then it is pushed.
+    await until("alice sees bob online", [alice!], () => alice!.presenceOf(b.user)?.online === true);
+
+    bob!.typing({ chat: a.user });
+    await until("alice sees bob typing", [alice!], () => alice!.typingIn({ chat: b.user }).includes(b.user));
+    bob!.typing({ chat: a.user }, false);
+    await until("alice sees bob stop", [alice!], () => alice!.typingIn({ chat: b.user }).length === 0);
+
+    expect(await bob!.getSettings()).toEqual({ lastSeen: "everyone", readReceipts: true });
+    expect(await bob!.updateSettings({ lastSeen: "nobody" })).toEqual({ lastSeen: "nobody", readReceipts: true });
+    expect(bob!.settings).toEqual({ lastSeen: "nobody", readReceipts: true });
+    // The server confirms the setting before its presence shard has heard of it: ask until it has.
+    const deadline = Date.now() + 5_000;
+    let seen = (await alice!.queryPresence([b.user]))[0];
+    while (!seen?.hidden && Date.now() < deadline) seen = (await alice!.queryPresence([b.user]))[0];
+    expect(seen).toMatchObject({ online: false, lastSeen: null, hidden: true });
+  });
+
+  it("shows typing in a group to the other members", async () => {
+    const [a, b] = await Promise.all([signUp("alice"), signUp("bob")]);
+    const [alice, bob] = await online(a, b);
+    const info = await alice!.createGroup("typing", [b.user]);
+    await until("bob has the group", [bob!], () => bob!.groupChat(info.group)?.active === true);
+    alice!.typing({ group: info.group });
+    await until("bob sees alice typing", [bob!], () => bob!.typingIn({ group: info.group }).includes(a.user));
+    await alice!.sendToGroup(info.group, "done typing");
+    await until("the message clears the indicator", [bob!], () => bob!.typingIn({ group: info.group }).length === 0);
+  });
+});

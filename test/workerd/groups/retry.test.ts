@@ -1,0 +1,207 @@
+/**
+ * The group's fan-out when a member's object does not answer: the member is
+ * queued and retried from the alarm, the others carry on, and after the last
+ * attempt the sender hears which member was not reached.
+ * The workerd project retries fast (3 attempts, 1 to 4 ms apart), so the
+ * runtime's own alarms fire within milliseconds.
+ */
+import { env, runDurableObjectAlarm } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { ServerFrame } from "../../../src/protocol";
+import { connectReady, waitUntil, type Client } from "../helpers";
+import { accounts, controlCalls, createGroup, groupRows, ok, registered, settled, userRows } from "./support";
+
+const MAX_ATTEMPTS = Number(env.DELIVERY_MAX_ATTEMPTS);
+
+type QueueRow = { user: string; after_seq: number; upto_seq: number; membership: number; attempts: number };
+
+function queueOf(id: string): Promise<QueueRow[]> {
+  return groupRows<QueueRow>(id, "SELECT user, after_seq, upto_seq, membership, attempts FROM member_queue ORDER BY user");
+}
+
+function groupMsg(seq: number): (f: ServerFrame) => boolean {
+  return (f) => f.type === "group.msg" && f.message.seq === seq;
+}
+
+/** Seqs of the group.msg frames a device got and nobody took yet. */
+function bufferedSeqs(client: Client): number[] {
+  return client.buffered().flatMap((f) => (f.type === "group.msg" ? [f.message.seq] : []));
+}
+
+describe("a member whose object does not answer", () => {
+  it("is queued and receives the message from the alarm once it answers again, exactly once", async () => {
+    const [ann, bob, cat] = await accounts("ann", "bob", "cat");
+    const { id, group } = await createGroup(ann.user, [bob.user, cat.user]);
+    const bobPhone = await connectReady(bob);
+    const catPhone = await connectReady(cat);
+    const bobDelivery = await controlCalls(bob.user);
+    bobDelivery.set("hold");
+
+    const { message } = ok(await group.send(ann.user, "c1", "hello"));
+    const first = await bobDelivery.nextHeld();
+    expect(first.args).toEqual([id, { messages: [message] }]);
+    await catPhone.next(groupMsg(message.seq));
+    await first.fail();
+
+    await waitUntil(async () => (await queueOf(id)).length === 1, "bob is queued");
+    expect(await queueOf(id)).toEqual([{ user: bob.user, after_seq: message.seq - 1, upto_seq: message.seq, membership: 0, attempts: 1 }]);
+    const retry = runDurableObjectAlarm(group);
+    const second = await bobDelivery.nextHeld();
+    expect(await queueOf(id)).toHaveLength(1);
+    bobDelivery.set("up");
+    await second.pass();
+    await retry;
+
+    expect((await bobPhone.next(groupMsg(message.seq))).type).toBe("group.msg");
+    await settled(id);
+    await bobPhone.barrier();
+    expect(bufferedSeqs(bobPhone)).not.toContain(message.seq);
+    expect(await queueOf(id)).toEqual([]);
+  });
+
+  // BUG (src/objects/group.ts #fanOutLoop): each batch awaits every member's
+  // call before the next batch goes out, so one slow member object delays
+  // every later message for everyone. Turn into `it` once fixed.
+  it.fails("does not hold back later messages to the other members while its call hangs", async () => {
+    const [ann, bob, cat] = await accounts("ann", "bob", "cat");
+    const { group } = await createGroup(ann.user, [bob.user, cat.user]);
+    const catPhone = await connectReady(cat);
+    const bobDelivery = await controlCalls(bob.user);
+    bobDelivery.set("hold");
+
+    const one = ok(await group.send(ann.user, "c1", "one")).message;
+    const hanging = await bobDelivery.nextHeld();
+    await catPhone.next(groupMsg(one.seq));
+    const two = ok(await group.send(ann.user, "c2", "two")).message;
+    // Bob's first call has not returned, yet Cat gets the next message.
+    await catPhone.next(groupMsg(two.seq), 1_000);
+    bobDelivery.set("up");
+    await hanging.pass();
+  });
+
+  it("receives messages sent while it was queued after the earlier ones, in order, once each", async () => {
+    const [ann, bob, cat] = await accounts("ann", "bob", "cat");
+    const { id, group } = await createGroup(ann.user, [bob.user, cat.user]);
+    const bobPhone = await connectReady(bob);
+    const bobDelivery = await controlCalls(bob.user);
+    bobDelivery.set("hold");
+
+    const one = ok(await group.send(ann.user, "c1", "one")).message;
+    await (await bobDelivery.nextHeld()).fail();
+    await waitUntil(async () => (await queueOf(id)).length === 1, "bob is queued");
+    const two = ok(await group.send(cat.user, "c2", "two")).message;
+    const three = ok(await group.send(ann.user, "c3", "three")).message;
+    await bobDelivery.recover();
+    await runDurableObjectAlarm(group);
+
+    await settled(id);
+    await bobPhone.barrier();
+    expect(bufferedSeqs(bobPhone).filter((s) => s >= one.seq)).toEqual([one.seq, two.seq, three.seq]);
+  });
+
+  it("learns of a membership it missed once it answers again", async () => {
+    const [ann, bob] = await accounts("ann", "bob");
+    const { id, group } = await createGroup(ann.user, []);
+    const bobDelivery = await controlCalls(bob.user);
+    bobDelivery.set("hold");
+    ok(await group.add(ann.user, [bob.user]));
+    await (await bobDelivery.nextHeld()).fail();
+    await waitUntil(async () => (await queueOf(id))[0]?.membership === 1, "bob's membership is queued");
+    await bobDelivery.recover();
+    await runDurableObjectAlarm(group);
+    await settled(id);
+    expect(await userRows(bob.user, "SELECT id, role, active FROM groups")).toEqual([{ id, role: "member", active: 1 }]);
+  });
+});
+
+describe("a member that stays down", () => {
+  it("is given up on; the sender's devices hear which member, and the others got the message", async () => {
+    const [ann, bob, cat] = await accounts("ann", "bob", "cat");
+    const { id, group } = await createGroup(ann.user, [bob.user, cat.user]);
+    const annPhone = await connectReady(ann);
+    const catPhone = await connectReady(cat);
+    const bobDelivery = await controlCalls(bob.user);
+    bobDelivery.set("down");
+
+    annPhone.send({ type: "group.send", ref: "s1", group: id, clientId: "c1", text: "anyone?" });
+    const sent = await annPhone.nextOf("group.sent", "s1");
+    await catPhone.next(groupMsg(sent.seq));
+    const failed = await annPhone.nextOf("group.failed");
+    expect(failed).toEqual({ type: "group.failed", group: id, seq: sent.seq, id: sent.id, clientId: "c1", members: [bob.user] });
+
+    await settled(id);
+    expect(await queueOf(id)).toEqual([]);
+    // The message is not lost to Bob: it stays in the log he syncs from.
+    const page = ok(await group.sync(bob.user, sent.seq - 1, 50));
+    expect(page.messages.map((m) => m.id)).toEqual([sent.id]);
+  });
+
+  // BUG (src/objects/group.ts #fanOutLoop): a failed fan-out call queues the
+  // member with attempts = 0, so a member is called DELIVERY_MAX_ATTEMPTS + 1
+  // times (docs/protocol.md: DELIVERY_MAX_ATTEMPTS attempts per group member).
+  // Turn into `it` once fixed.
+  it("is called DELIVERY_MAX_ATTEMPTS times in all, the first fan-out call included", async () => {
+    const [ann, bob] = await registered("ann", "bob");
+    const { id, group } = await createGroup(ann, [bob]);
+    const bobDelivery = await controlCalls(bob);
+    bobDelivery.set("down");
+    ok(await group.send(ann, "c1", "anyone?"));
+    await waitUntil(async () => bobDelivery.calls >= MAX_ATTEMPTS, "every attempt was made");
+    await settled(id);
+    expect(bobDelivery.calls).toBe(MAX_ATTEMPTS);
+  });
+
+  it("is tried afresh for the next message after being given up on", async () => {
+    const [ann, bob, cat] = await accounts("ann", "bob", "cat");
+    const { id, group } = await createGroup(ann.user, [bob.user, cat.user]);
+    const bobPhone = await connectReady(bob);
+    const bobDelivery = await controlCalls(bob.user);
+    bobDelivery.set("down");
+    ok(await group.send(ann.user, "c1", "lost push"));
+    await waitUntil(async () => bobDelivery.calls >= MAX_ATTEMPTS, "every attempt was made");
+    await settled(id);
+
+    bobDelivery.set("up");
+    const next = ok(await group.send(ann.user, "c2", "back?")).message;
+    expect((await bobPhone.next(groupMsg(next.seq))).type).toBe("group.msg");
+  });
+});
+
+describe("membership news that could not be delivered", () => {
+  // KNOWN GAP (src/objects/group.ts #drainLoop / group-store.ts memberFailed):
+  // when the attempts run out the membership news is now kept and retried
+  // after DELIVERY_BACKOFF_MAX_MS, but the member's object does not yet get it
+  // as soon as it answers again, so this still fails. Turn into `it` once fixed.
+  it.fails("reaches a member added while its object was down, once it answers again", async () => {
+    const [ann, bob] = await accounts("ann", "bob");
+    const { id, group } = await createGroup(ann.user, []);
+    const bobPhone = await connectReady(bob);
+    const bobDelivery = await controlCalls(bob.user);
+    bobDelivery.set("down");
+    ok(await group.add(ann.user, [bob.user]));
+    await waitUntil(async () => bobDelivery.calls >= MAX_ATTEMPTS, "every attempt was made");
+    await settled(id);
+
+    await bobDelivery.recover();
+    const { seq } = ok(await group.send(ann.user, "c1", "welcome, bob")).message;
+    await bobPhone.next(groupMsg(seq), 1_000);
+  });
+});
+
+describe("who hears of a failure", () => {
+  it("tells only the sender of the message, not the other members", async () => {
+    const [ann, bob, cat] = await accounts("ann", "bob", "cat");
+    const { id } = await createGroup(ann.user, [bob.user, cat.user]);
+    const annPhone = await connectReady(ann);
+    const catPhone = await connectReady(cat);
+    const bobDelivery = await controlCalls(bob.user);
+    bobDelivery.set("down");
+    catPhone.send({ type: "group.send", ref: "s1", group: id, clientId: "c1", text: "from cat" });
+    const sent = await catPhone.nextOf("group.sent", "s1");
+    expect(await catPhone.nextOf("group.failed")).toMatchObject({ seq: sent.seq, members: [bob.user] });
+    await annPhone.next(groupMsg(sent.seq));
+    await settled(id);
+    await annPhone.barrier();
+    expect(annPhone.buffered().filter((f) => f.type === "group.failed")).toEqual([]);
+  });
+});

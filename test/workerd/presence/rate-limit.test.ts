@@ -1,0 +1,118 @@
+/**
+ * The per-user flood guard on sends: a token bucket over all of a user's
+ * devices. A flood is refused with `rate_limited` and a retry-after, stores
+ * nothing, and does not slow anyone else down.
+ */
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { intVar } from "../../../src/config";
+import type { ErrorFrame, MsgSentFrame, ServerFrame } from "../../../src/protocol";
+import { type Client, connectReady, inStore, register, waitUntil } from "../helpers";
+
+const RATE = intVar(env.SEND_RATE_PER_SEC, 20);
+const BURST = intVar(env.SEND_BURST, 60);
+/** Sends past the burst: far more than refill during the flood. */
+const OVERFLOW = 40;
+
+type Answer = MsgSentFrame | ErrorFrame;
+
+/** Sends `count` messages without waiting, then collects each one's answer. */
+async function flood(client: Client, to: string, count: number, tag: string): Promise<Answer[]> {
+  for (let i = 0; i < count; i++) client.send({ type: "msg.send", ref: `${tag}${i}`, clientId: `${tag}${i}`, to, text: `${tag} ${i}` });
+  const answers: Answer[] = [];
+  for (let i = 0; i < count; i++) {
+    answers.push((await client.next((f): f is Answer => (f.type === "msg.sent" || f.type === "error") && f.ref === `${tag}${i}`)) as Answer);
+  }
+  return answers;
+}
+
+function refusals(answers: Answer[]): ErrorFrame[] {
+  return answers.filter((f): f is ErrorFrame => f.type === "error");
+}
+
+function storedCount(user: string): Promise<number> {
+  return inStore(user, (store) => store.syncAfter(0, 10_000).messages.filter((m) => m.from === user).length);
+}
+
+describe("the send rate limit", () => {
+  it("lets a burst through, then refuses the flood with rate_limited and a retry-after of one token", async () => {
+    const [alice, bob] = await Promise.all([register("alice"), register("bob")]);
+    const a = await connectReady(alice);
+    const answers = await flood(a, bob.user, BURST + OVERFLOW, "f");
+
+    const accepted = answers.filter((f) => f.type === "msg.sent").length;
+    expect(accepted).toBeGreaterThanOrEqual(BURST);
+    expect(accepted).toBeLessThan(BURST + OVERFLOW);
+    // The first BURST are never refused; refusals carry the code and a wait no longer than one token.
+    expect(answers.slice(0, BURST).every((f) => f.type === "msg.sent")).toBe(true);
+    for (const refusal of refusals(answers)) {
+      expect(refusal).toMatchObject({ type: "error", code: "rate_limited" });
+      expect(refusal.retryAfterMs).toBeGreaterThan(0);
+      expect(refusal.retryAfterMs).toBeLessThanOrEqual(Math.ceil(1_000 / RATE));
+    }
+  });
+
+  it("stores nothing for a refused send: only accepted messages are kept and delivered", async () => {
+    const [alice, bob] = await Promise.all([register("alice"), register("bob")]);
+    const a = await connectReady(alice);
+    const answers = await flood(a, bob.user, BURST + OVERFLOW, "f");
+    const accepted = answers.filter((f): f is MsgSentFrame => f.type === "msg.sent");
+    const refusedRefs = refusals(answers).map((f) => f.ref);
+    expect(refusedRefs.length).toBeGreaterThan(0);
+
+    expect(await storedCount(alice.user)).toBe(accepted.length);
+    // Sequence numbers have no holes: a refused send took none.
+    expect(accepted.map((f) => f.seq)).toEqual(accepted.map((_, i) => i + 1));
+    await waitUntil(async () => (await inStore(bob.user, (store) => store.chat(alice.user)?.lastIn)) === accepted.length, "bob has every accepted message");
+    const atBob = await inStore(bob.user, (store) => store.history(alice.user, undefined, 1_000).messages.map((m) => m.clientId));
+    expect(atBob).toEqual(accepted.map((f) => f.clientId));
+    expect(atBob.some((id) => refusedRefs.includes(id))).toBe(false);
+  });
+
+  it("accepts a send again once retryAfterMs has passed", async () => {
+    const [alice, bob] = await Promise.all([register("alice"), register("bob")]);
+    const a = await connectReady(alice);
+    const refusal = refusals(await flood(a, bob.user, BURST + OVERFLOW, "f")).at(-1)!;
+    await scheduler.wait(refusal.retryAfterMs!);
+    a.send({ type: "msg.send", ref: "later", clientId: "later", to: bob.user, text: "after the wait" });
+    expect(await a.nextOf("msg.sent", "later")).toMatchObject({ clientId: "later" });
+  });
+
+  it("counts all of a user's devices together", async () => {
+    const [alice, bob] = await Promise.all([register("alice"), register("bob")]);
+    const [phone, laptop] = await Promise.all([connectReady(alice, { device: "phone" }), connectReady(alice, { device: "laptop" })]);
+    await flood(phone, bob.user, BURST, "p");
+    const fromLaptop = await flood(laptop, bob.user, OVERFLOW, "l");
+    expect(refusals(fromLaptop).length).toBeGreaterThan(0);
+  });
+
+  it("answers a resend of a stored message even while the sender is limited", async () => {
+    const [alice, bob] = await Promise.all([register("alice"), register("bob")]);
+    const a = await connectReady(alice);
+    const answers = await flood(a, bob.user, BURST + OVERFLOW, "f");
+    const first = answers[0] as MsgSentFrame;
+    a.send({ type: "msg.send", ref: "again", clientId: first.clientId, to: bob.user, text: "f 0" });
+    expect(await a.nextOf("msg.sent", "again")).toMatchObject({ id: first.id, duplicate: true });
+  });
+
+  it("limits only the flooding user: another user sending at the same time is unaffected", async () => {
+    const [alice, carol, bob] = await Promise.all([register("alice"), register("carol"), register("bob")]);
+    const [a, c] = await Promise.all([connectReady(alice), connectReady(carol)]);
+    const [flooder, steady] = await Promise.all([flood(a, bob.user, BURST + OVERFLOW, "f"), flood(c, bob.user, 30, "s")]);
+    expect(refusals(flooder).length).toBeGreaterThan(0);
+    expect(refusals(steady)).toEqual([]);
+    expect(await storedCount(carol.user)).toBe(30);
+  });
+
+  it("limits group sends too", async () => {
+    const [alice, bob] = await Promise.all([register("alice"), register("bob")]);
+    const a = await connectReady(alice);
+    a.send({ type: "group.create", ref: "g", name: "Flood", members: [bob.user] });
+    const group = (await a.nextOf("group.created", "g")).info.group;
+    for (let i = 0; i < BURST + OVERFLOW; i++) a.send({ type: "group.send", ref: `g${i}`, clientId: `g${i}`, group, text: `g ${i}` });
+    const answers: ServerFrame[] = [];
+    for (let i = 0; i < BURST + OVERFLOW; i++) answers.push(await a.next((f) => "ref" in f && f.ref === `g${i}`));
+    expect(answers.filter((f) => f.type === "error" && f.code === "rate_limited").length).toBeGreaterThan(0);
+    expect(answers.filter((f) => f.type === "group.sent").length).toBeGreaterThanOrEqual(BURST);
+  });
+});
