@@ -241,9 +241,11 @@ export class UserStore {
 
   /** The peer's object has stored these messages (by seq, up to and including). */
   deliveredToPeer(peer: string, uptoSeq: number): void {
+    // Driven from the (short) outbox side: the chat's history is never scanned.
     this.#db.run`
-      DELETE FROM outbox WHERE peer = ${peer}
-      AND rev IN (SELECT rev FROM messages WHERE peer = ${peer} AND outgoing = 1 AND seq <= ${uptoSeq})`;
+      DELETE FROM outbox WHERE rev IN (
+        SELECT o.rev FROM outbox o JOIN messages m ON m.rev = o.rev
+        WHERE o.peer = ${peer} AND m.seq <= ${uptoSeq})`;
   }
 
   /**
