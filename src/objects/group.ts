@@ -4,6 +4,7 @@ import type { Env } from "../env";
 import { log } from "../internal";
 import type { FrameErrorCode, GroupEvent, GroupInfo, GroupMembership, GroupMessage, GroupMsgInfoFrame } from "../protocol";
 import { backoffDelay } from "./lib/backoff";
+import { armAlarmFor } from "./lib/alarm";
 import { forEachLimited } from "./lib/concurrency";
 import { costs } from "./lib/metrics";
 import { mayAct, roleAfter, successorAdmin, visibleTo, type GroupAction } from "./group-rules";
@@ -401,14 +402,8 @@ export class GroupObject extends DurableObject<Env> {
     return promise;
   }
 
-  async #armAlarm(): Promise<void> {
-    const due = this.#store.nextDueAt();
-    if (due === undefined) return;
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > due) {
-      costs.alarmsSet++;
-      await this.ctx.storage.setAlarm(due);
-    }
+  #armAlarm(): Promise<void> {
+    return armAlarmFor(this.ctx.storage, this.#store.nextDueAt());
   }
 
   // ---- helpers -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import { intVar } from "../config";
 import type { Env } from "../env";
 import { log } from "../internal";
 import type { Visibility } from "../protocol";
+import { armAlarmFor } from "./lib/alarm";
 import { forEachLimited } from "./lib/concurrency";
 import { costs } from "./lib/metrics";
 import { migrate } from "./lib/migrations";
@@ -135,12 +136,7 @@ export class PresenceObject extends DurableObject<Env> {
   async #armAlarm(): Promise<void> {
     const oldest = this.#db.one<{ t: number | null }>`SELECT MIN(last_seen) AS t FROM presence WHERE online = 1`?.t;
     if (oldest === null || oldest === undefined) return;
-    const due = oldest + this.#onlineMs + 1;
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > due) {
-      costs.alarmsSet++;
-      await this.ctx.storage.setAlarm(due);
-    }
+    await armAlarmFor(this.ctx.storage, oldest + this.#onlineMs + 1);
   }
 }
 

@@ -21,6 +21,7 @@ import { TokenBucket } from "./lib/token-bucket";
 import { DEFAULT_PRESENCE_SHARDS, type PresenceRecord } from "./presence";
 import { handlePresenceFrame, isPresenceFrame, TYPING_TTL_MS, type TypingSignal } from "./user-signals";
 import { UserPresence } from "./user-presence";
+import { armAlarmFor } from "./lib/alarm";
 import { forEachLimited } from "./lib/concurrency";
 import { costs } from "./lib/metrics";
 import { attachmentOf, closeQuietly, trySend, type SocketAttachment } from "./lib/sockets";
@@ -429,14 +430,8 @@ export class UserObject extends DurableObject<Env> {
   }
 
   /** One alarm, at the earliest time any queued work is due. */
-  async #armAlarm(): Promise<void> {
-    const due = this.#store.nextDueAt();
-    if (due === undefined) return;
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > due) {
-      costs.alarmsSet++;
-      await this.ctx.storage.setAlarm(due);
-    }
+  #armAlarm(): Promise<void> {
+    return armAlarmFor(this.ctx.storage, this.#store.nextDueAt());
   }
 
   // ---- helpers -----------------------------------------------------------------------

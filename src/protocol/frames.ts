@@ -4,17 +4,12 @@
  * docs/protocol.md describes each frame in prose.
  */
 import * as v from "valibot";
+import { id, positive, ref, seq, username } from "./fields";
 import type { FailureReason, FrameErrorCode } from "./errors";
 import { GROUP_FRAME_SCHEMAS, GROUP_USER_ACTIVITY, type GroupMembership, type GroupServerFrame } from "./group-frames";
 import { PRESENCE_FRAME_SCHEMAS, PRESENCE_USER_ACTIVITY, type PresenceServerFrame } from "./presence-frames";
-import { MAX_HISTORY_PAGE, MAX_ID_LENGTH, USERNAME_PATTERN, type Limits } from "./limits";
+import { MAX_HISTORY_PAGE, type Limits } from "./limits";
 
-const id = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ID_LENGTH));
-const username = v.pipe(v.string(), v.regex(USERNAME_PATTERN, "must be a username (a-z, 0-9, _; 3 to 32 characters)"));
-const seq = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
-const positive = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER));
-/** Optional correlation id: replies and errors caused by the frame echo it. */
-const ref = v.optional(id);
 
 // ---- client -> server -------------------------------------------------------
 

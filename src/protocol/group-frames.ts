@@ -3,16 +3,11 @@
  * increasing `seq` that every member sees in the same order.
  */
 import * as v from "valibot";
-import { MAX_HISTORY_PAGE, MAX_ID_LENGTH, USERNAME_PATTERN } from "./limits";
+import { groupId, id, positive, ref, seq, username } from "./fields";
+export { GROUP_ID_PATTERN } from "./fields";
+import { MAX_HISTORY_PAGE } from "./limits";
 
-const id = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ID_LENGTH));
-const username = v.pipe(v.string(), v.regex(USERNAME_PATTERN, "must be a username (a-z, 0-9, _; 3 to 32 characters)"));
-export const GROUP_ID_PATTERN = /^g_[a-z0-9]{8,40}$/;
-const groupId = v.pipe(v.string(), v.regex(GROUP_ID_PATTERN, "must be a group id (g_...)"));
 const groupName = v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(100));
-const seq = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
-const positive = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER));
-const ref = v.optional(id);
 /** Bounded so one frame cannot ask for an unbounded amount of work. */
 export const MAX_MEMBERS_PER_FRAME = 256;
 const usernames = v.pipe(v.array(username), v.maxLength(MAX_MEMBERS_PER_FRAME));

@@ -2,13 +2,8 @@
  * Presence ("online" / "last seen"), typing indicators and privacy settings.
  */
 import * as v from "valibot";
-import { MAX_ID_LENGTH, USERNAME_PATTERN } from "./limits";
-import { GROUP_ID_PATTERN } from "./group-frames";
+import { groupId, ref, username } from "./fields";
 
-const id = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ID_LENGTH));
-const username = v.pipe(v.string(), v.regex(USERNAME_PATTERN, "must be a username (a-z, 0-9, _; 3 to 32 characters)"));
-const groupId = v.pipe(v.string(), v.regex(GROUP_ID_PATTERN, "must be a group id (g_...)"));
-const ref = v.optional(id);
 /** Peers one frame may subscribe to or ask about. */
 export const MAX_PRESENCE_USERS = 64;
 const users = v.pipe(v.array(username), v.minLength(1), v.maxLength(MAX_PRESENCE_USERS));
