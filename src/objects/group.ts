@@ -5,6 +5,7 @@ import { log } from "../internal";
 import type { FrameErrorCode, GroupEvent, GroupInfo, GroupMembership, GroupMessage, GroupMsgInfoFrame } from "../protocol";
 import { backoffDelay } from "./lib/backoff";
 import { armAlarmFor } from "./lib/alarm";
+import { accountStub, userStub } from "./lib/stubs";
 import { forEachLimited } from "./lib/concurrency";
 import { costs } from "./lib/metrics";
 import { mayAct, roleAfter, successorAdmin, visibleTo, type GroupAction } from "./group-rules";
@@ -213,7 +214,7 @@ export class GroupObject extends DurableObject<Env> {
     if (!group || !this.#store.isCurrent(actor)) return;
     const others = this.#store.currentMembers().filter((m) => m.user !== actor);
     await forEachLimited(others, FANOUT_CONCURRENCY, (m) =>
-      this.#user(m.user)
+      userStub(this.env, m.user)
         .typing({ from: actor, group, typing })
         .catch(() => undefined),
     );
@@ -273,7 +274,7 @@ export class GroupObject extends DurableObject<Env> {
         const visible = visibleTo(member, messages);
         if (visible.length === 0) return;
         try {
-          await this.#user(member.user).groupDelivery(group, { messages: visible });
+          await userStub(this.env, member.user).groupDelivery(group, { messages: visible });
         } catch (err) {
           failed.push(member.user);
           log("group_fanout_failed", { group, member: member.user, error: String(err) });
@@ -327,7 +328,7 @@ export class GroupObject extends DurableObject<Env> {
       const delivery: GroupDelivery = { messages: visibleTo(member, batch) };
       if (row.membership) delivery.membership = { group: meta.id, name: meta.name, role: member.role, active: member.left_seq === null };
       try {
-        await this.#user(user).groupDelivery(meta.id, delivery);
+        await userStub(this.env, user).groupDelivery(meta.id, delivery);
         this.#store.memberDone(user, sentUpto, row.membership === 1);
       } catch (err) {
         log("group_member_retry_failed", { group: meta.id, member: user, attempts: row.attempts + 1, error: String(err) });
@@ -354,7 +355,7 @@ export class GroupObject extends DurableObject<Env> {
     }
     await forEachLimited([...byMessage.values()], FANOUT_CONCURRENCY, async ({ message, members }) => {
       try {
-        await this.#user(message.from).groupFailed({ group, seq: message.seq, id: message.id, clientId: message.clientId, members });
+        await userStub(this.env, message.from).groupFailed({ group, seq: message.seq, id: message.id, clientId: message.clientId, members });
       } catch (err) {
         log("group_failure_report_failed", { group, seq: message.seq, error: String(err) });
       }
@@ -387,7 +388,7 @@ export class GroupObject extends DurableObject<Env> {
         // during the call are sent again rather than lost.
         for (;;) {
           const { delivered, read } = this.#store.announced();
-          await this.#user(user).groupReceipt(group, delivered, read);
+          await userStub(this.env, user).groupReceipt(group, delivered, read);
           const now = this.#store.announced();
           if (now.delivered === delivered && now.read === read) break;
         }
@@ -408,16 +409,6 @@ export class GroupObject extends DurableObject<Env> {
 
   // ---- helpers -----------------------------------------------------------------------------
 
-  /** Stubs of other objects; every use is one call, counted. */
-  #user(name: string) {
-    costs.rpcCalls++;
-    return this.env.USER.getByName(name);
-  }
-
-  #account(name: string) {
-    costs.rpcCalls++;
-    return this.env.ACCOUNTS.getByName(name);
-  }
 
   #check(actor: string, action: GroupAction): GroupResult<never> | undefined {
     if (!this.#store.meta()) return fail("unknown_group");
@@ -441,7 +432,7 @@ export class GroupObject extends DurableObject<Env> {
   async #unknownUsers(users: string[]): Promise<string[]> {
     const unknown: string[] = [];
     await forEachLimited(users, 16, async (user) => {
-      if (!(await this.#account(user).exists())) unknown.push(user);
+      if (!(await accountStub(this.env, user).exists())) unknown.push(user);
     });
     return unknown.sort();
   }

@@ -22,6 +22,7 @@ import { DEFAULT_PRESENCE_SHARDS, type PresenceRecord } from "./presence";
 import { handlePresenceFrame, isPresenceFrame, TYPING_TTL_MS, type TypingSignal } from "./user-signals";
 import { UserPresence } from "./user-presence";
 import { armAlarmFor } from "./lib/alarm";
+import { accountStub, userStub } from "./lib/stubs";
 import { forEachLimited } from "./lib/concurrency";
 import { costs } from "./lib/metrics";
 import { attachmentOf, closeQuietly, trySend, type SocketAttachment } from "./lib/sockets";
@@ -241,7 +242,7 @@ export class UserObject extends DurableObject<Env> {
   #userExists(user: string): Promise<boolean> {
     let lookup = this.#lookups.get(user);
     if (!lookup) {
-      lookup = this.#account(user)
+      lookup = accountStub(this.env, user)
         .exists()
         .finally(() => this.#lookups.delete(user));
       this.#lookups.set(user, lookup);
@@ -392,7 +393,7 @@ export class UserObject extends DurableObject<Env> {
       const batch = this.#store.pendingFor(peer, DELIVERY_BATCH);
       if (batch.length === 0) return;
       try {
-        const { lastIn } = await this.#user(peer).receive(me, peer, batch);
+        const { lastIn } = await userStub(this.env, peer).receive(me, peer, batch);
         this.#store.deliveredToPeer(peer, lastIn);
       } catch (err) {
         if (isOverloaded(err)) this.load.platformOverloaded(Date.now());
@@ -418,7 +419,7 @@ export class UserObject extends DurableObject<Env> {
     if (!me) return;
     for (let pending = this.#store.pendingReceipt(peer); pending; pending = this.#store.pendingReceipt(peer)) {
       try {
-        await this.#user(peer).applyReceipts(me, peer, pending.delivered, pending.read);
+        await userStub(this.env, peer).applyReceipts(me, peer, pending.delivered, pending.read);
         this.#store.receiptSent(peer, pending.delivered, pending.read);
       } catch (err) {
         const kept = this.#store.receiptFailed(peer, this.#retry, Date.now());
@@ -436,16 +437,6 @@ export class UserObject extends DurableObject<Env> {
 
   // ---- helpers -----------------------------------------------------------------------
 
-  /** Stubs of other objects; every use is one call, counted. */
-  #user(name: string) {
-    costs.rpcCalls++;
-    return this.env.USER.getByName(name);
-  }
-
-  #account(name: string) {
-    costs.rpcCalls++;
-    return this.env.ACCOUNTS.getByName(name);
-  }
 
   /** Learns whose object this is on first contact; refuses anyone else after. */
   #claim(user: string): boolean {
