@@ -32,10 +32,19 @@ export class Sql {
   }
 
   #exec<T extends Row>(strings: TemplateStringsArray, values: SqlValue[]): { rows: T[]; written: number } {
-    const cursor = this.storage.exec<T>(strings.join("?"), ...values);
+    const cursor = this.storage.exec<T>(textOf(strings), ...values);
     const rows = cursor.toArray();
     costs.rowsWritten += cursor.rowsWritten;
     costs.rowsRead += cursor.rowsRead;
     return { rows, written: cursor.rowsWritten };
   }
+}
+
+/** A call site's template is one object for the life of the isolate: join it once. */
+const texts = new WeakMap<TemplateStringsArray, string>();
+
+function textOf(strings: TemplateStringsArray): string {
+  let text = texts.get(strings);
+  if (text === undefined) texts.set(strings, (text = strings.join("?")));
+  return text;
 }
