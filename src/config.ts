@@ -10,6 +10,13 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 10, baseMs: 1_000, maxMs: 600_000 };
 
+/**
+ * How soon the alarm looks for work a restart may have cut off (a message
+ * stored but not handed over, a read receipt not told). The happy path
+ * writes no queue rows; this sweep is what makes that safe.
+ */
+export const DEFAULT_RECOVERY_MS = 2_000;
+
 /** A positive integer from a variable, or the fallback when unset or malformed. */
 export function intVar(value: string | undefined, fallback: number): number {
   if (value === undefined || value.trim() === "") return fallback;

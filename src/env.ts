@@ -25,6 +25,7 @@ export interface Env {
   DELIVERY_MAX_ATTEMPTS?: string;
   DELIVERY_BACKOFF_BASE_MS?: string;
   DELIVERY_BACKOFF_MAX_MS?: string;
+  DELIVERY_RECOVERY_MS?: string;
   /** "1" exposes the cost counters at /api/debug/metrics (benchmark only). */
   BENCH_METRICS?: string;
   /** Most members a group may have (default 1024). */

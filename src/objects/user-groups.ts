@@ -1,6 +1,7 @@
 import type { Env } from "../env";
 import type { ClientFrame, ClientFrameOf, FrameErrorCode, GroupInfo, GroupMessage, Limits, ServerFrame } from "../protocol";
 import type { GroupResult } from "./group";
+import type { GroupAcks } from "./group-acks";
 import { costs } from "./lib/metrics";
 import type { UserStore } from "./user-store";
 
@@ -11,6 +12,7 @@ export interface GroupFrameContext {
   env: Env;
   store: UserStore;
   limits: Limits;
+  acks: GroupAcks;
   me: string;
   reply(frame: ServerFrame): void;
   /** To my other devices. */
@@ -33,6 +35,13 @@ export async function handleGroupFrame(ctx: GroupFrameContext, frame: GroupFrame
     costs.rpcCalls++;
     const result = await ctx.env.GROUP.getByName(id).create(me, id, frame.name, frame.members);
     return answer(ctx, frame, result, (info) => ctx.reply({ type: "group.created", ref: frame.ref, info }));
+  }
+  if (frame.type === "group.delivered" || frame.type === "group.read") {
+    // Never in the group (as far as my own record goes): answered here. Otherwise
+    // the group hears of it a moment later, coalesced with others (group-acks.ts).
+    if (!ctx.store.group(frame.group)) return ctx.error("not_a_member", frame.ref);
+    ctx.acks.add(frame.group, frame.type === "group.read" ? "read" : "delivered", frame.upto);
+    return;
   }
   costs.rpcCalls++;
   const group = ctx.env.GROUP.getByName(frame.group);
@@ -59,11 +68,6 @@ export async function handleGroupFrame(ctx: GroupFrameContext, frame: GroupFrame
     case "group.history": {
       const result = await group.history(me, frame.before, frame.limit ?? ctx.limits.historyPageSize);
       return answer(ctx, frame, result, (page) => ctx.reply({ type: "group.page", ref: frame.ref, group: frame.group, ...page }));
-    }
-    case "group.delivered":
-    case "group.read": {
-      const result = await group.acknowledge(me, frame.type === "group.read" ? "read" : "delivered", frame.upto);
-      return answer(ctx, frame, result, () => {});
     }
     case "group.msginfo": {
       const result = await group.messageInfo(me, frame.seq);

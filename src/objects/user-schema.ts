@@ -90,4 +90,16 @@ export const USER_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX groups_by_rev ON groups (rev);
   `,
+  `
+  -- Watermarks the happy path keeps in memory and writes only when the row is
+  -- written anyway (or by the alarm's sweep), so a message costs no commit
+  -- for them: how far the peer's object has stored my messages, and how far
+  -- I have told the peer my own delivered/read watermarks. Behind the truth
+  -- after a crash, never ahead of it: the sweep then repeats a hand-over or a
+  -- receipt, which both sides take idempotently. Since this step, outbox and
+  -- receipt_outbox hold only the queues whose first attempt failed.
+  ALTER TABLE chats ADD COLUMN peer_has INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE chats ADD COLUMN told_delivered INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE chats ADD COLUMN told_read INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

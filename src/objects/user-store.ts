@@ -42,7 +42,26 @@ type ChatRow = {
   delivered_by_me: number;
   read_by_me: number;
   rev: number;
+  peer_has: number;
+  told_delivered: number;
+  told_read: number;
 };
+
+/**
+ * Watermarks that move on the happy path without a write of their own (see
+ * user-schema step 3). They reach their columns with the next write of the
+ * chat's row, or the alarm's sweep; a restart before that loses only work
+ * that is repeated idempotently.
+ */
+interface LazyMarks {
+  /** The peer's object has stored my messages up to this seq. */
+  peerHas: number;
+  /** My devices have the peer's messages up to this seq. */
+  deliveredByMe: number;
+  /** The peer's object has taken these watermarks of mine. */
+  toldDelivered: number;
+  toldRead: number;
+}
 
 /**
  * Everything one user's object keeps in SQLite: chats, messages (inbox and
@@ -54,6 +73,7 @@ export class UserStore {
   #rev: number;
   #owner: string | undefined;
   #settings: Settings | undefined;
+  readonly #lazy = new Map<string, LazyMarks>();
 
   constructor(storage: DurableObjectStorage) {
     this.#db = new Sql(storage.sql);
@@ -129,8 +149,12 @@ export class UserStore {
     return row && this.#toMessage(row);
   }
 
-  /** Stores my new message and queues it for the peer's object. */
-  storeOutgoing(me: string, peer: string, clientId: string, text: string, sentAt: number, nextAttemptAt: number): WireMessage & { rev: number } {
+  /**
+   * Stores my new message; it is pending for the peer's object until that has
+   * stored it. `queuedUntil`: the peer's retry queue is waiting out a backoff,
+   * and the message joins it.
+   */
+  storeOutgoing(me: string, peer: string, clientId: string, text: string, sentAt: number, queuedUntil?: number): WireMessage & { rev: number } {
     const rev = this.#nextRev();
     this.#db.run`INSERT INTO chats (peer, rev) VALUES (${peer}, 0) ON CONFLICT (peer) DO NOTHING`;
     const seq = this.#db.one<{ last_out: number }>`
@@ -139,7 +163,8 @@ export class UserStore {
     this.#db.run`
       INSERT INTO messages (rev, id, peer, outgoing, seq, client_id, text, sent_at)
       VALUES (${rev}, ${id}, ${peer}, 1, ${seq}, ${clientId}, ${text}, ${sentAt})`;
-    this.#db.run`INSERT INTO outbox (rev, peer, next_at) VALUES (${rev}, ${peer}, ${nextAttemptAt})`;
+    if (queuedUntil !== undefined) this.#db.run`INSERT INTO outbox (rev, peer, next_at) VALUES (${rev}, ${peer}, ${queuedUntil})`;
+    this.#writeLazyMarks(peer);
     return { id, from: me, to: peer, seq, clientId, text, sentAt, rev };
   }
 
@@ -166,6 +191,7 @@ export class UserStore {
       stored.push({ id: m.id, chat: peer, from: m.from, to: m.to, seq: m.seq, clientId: m.clientId, text: m.text, sentAt: m.sentAt, rev });
     }
     this.#db.run`UPDATE chats SET last_in = ${previous} WHERE peer = ${peer}`;
+    this.#writeLazyMarks(peer);
     return stored;
   }
 
@@ -194,13 +220,16 @@ export class UserStore {
     const chat = this.#db.one<ChatRow>`SELECT * FROM chats WHERE peer = ${peer}`;
     if (!chat) return undefined;
     const capped = Math.min(upto, chat.last_in);
+    const deliveredByMe = Math.max(chat.delivered_by_me, this.#lazy.get(peer)?.deliveredByMe ?? 0);
     if (kind === "delivered") {
-      if (capped <= chat.delivered_by_me) return { moved: false };
-      this.#db.run`UPDATE chats SET delivered_by_me = ${capped} WHERE peer = ${peer}`;
+      if (capped <= deliveredByMe) return { moved: false };
+      // No write: told to the peer at once. Lost in a crash before that, it is
+      // repeated by my device's next acknowledgement in this chat (a watermark).
+      this.#lazyFor(peer).deliveredByMe = capped;
       return { moved: true };
     }
     if (capped <= chat.read_by_me) return { moved: false };
-    const state = this.#updateChat(peer, { read_by_me: capped, delivered_by_me: Math.max(chat.delivered_by_me, capped) });
+    const state = this.#updateChat(peer, { read_by_me: capped, delivered_by_me: Math.max(deliveredByMe, capped) });
     return { moved: true, chat: state };
   }
 
@@ -214,33 +243,74 @@ export class UserStore {
         delivered_by_me = COALESCE(${changes.delivered_by_me ?? null}, delivered_by_me),
         rev = ${rev}
       WHERE peer = ${peer} RETURNING *`!;
+    this.#writeLazyMarks(peer);
     return this.#toChatState(row);
   }
 
+  #lazyFor(peer: string): LazyMarks {
+    let marks = this.#lazy.get(peer);
+    if (!marks) this.#lazy.set(peer, (marks = { peerHas: 0, deliveredByMe: 0, toldDelivered: 0, toldRead: 0 }));
+    return marks;
+  }
+
+  /** Folds the peer's in-memory watermarks into its row; free when the row is being written anyway. */
+  #writeLazyMarks(peer: string): void {
+    const marks = this.#lazy.get(peer);
+    if (!marks) return;
+    this.#db.run`
+      UPDATE chats SET
+        peer_has = MAX(peer_has, ${marks.peerHas}),
+        delivered_by_me = MAX(delivered_by_me, ${marks.deliveredByMe}),
+        told_delivered = MAX(told_delivered, ${marks.toldDelivered}),
+        told_read = MAX(told_read, ${marks.toldRead})
+      WHERE peer = ${peer}`;
+    this.#lazy.delete(peer);
+  }
+
+  /** Writes every in-memory watermark to its row (the alarm's sweep). */
+  writeAllLazyMarks(): void {
+    for (const peer of [...this.#lazy.keys()]) this.#writeLazyMarks(peer);
+  }
+
   // ---- the delivery queue (my messages on their way to peers' objects) ------------
+  //
+  // Pending for a peer = my messages past the seq its object is known to hold
+  // and not failed. The happy path keeps that seq in memory; only a failed
+  // attempt writes a retry queue (outbox rows with attempts and a due time).
+
+  /** How far the peer's object holds my messages, as far as I know. */
+  #peerHas(peer: string): number {
+    const row = this.#db.one<{ peer_has: number; delivered: number }>`SELECT peer_has, delivered FROM chats WHERE peer = ${peer}`;
+    return Math.max(this.#lazy.get(peer)?.peerHas ?? 0, row?.peer_has ?? 0, row?.delivered ?? 0);
+  }
 
   /** Oldest first: a peer receives my messages in the order I sent them. */
   pendingFor(peer: string, limit: number): WireMessage[] {
     const me = this.owner() ?? "";
     return this.#db
-      .all<{ rev: number; id: string; seq: number; client_id: string; text: string; sent_at: number }>`
-        SELECT m.rev, m.id, m.seq, m.client_id, m.text, m.sent_at
-        FROM outbox o JOIN messages m ON m.rev = o.rev
-        WHERE o.peer = ${peer} ORDER BY o.rev LIMIT ${limit}`
+      .all<{ id: string; seq: number; client_id: string; text: string; sent_at: number }>`
+        SELECT id, seq, client_id, text, sent_at FROM messages
+        WHERE peer = ${peer} AND outgoing = 1 AND seq > ${this.#peerHas(peer)} AND failed IS NULL
+        ORDER BY seq LIMIT ${limit}`
       .map((r) => ({ id: r.id, from: me, to: peer, seq: r.seq, clientId: r.client_id, text: r.text, sentAt: r.sent_at }));
   }
 
   hasPending(peer: string): boolean {
-    return this.#db.one`SELECT 1 AS x FROM outbox WHERE peer = ${peer} LIMIT 1` !== undefined;
+    return this.pendingFor(peer, 1).length > 0;
   }
 
-  /** When the peer's queue is next due, if it has one. */
+  /** When the peer's retry queue is next due, if a failed attempt left one. */
   peerDueAt(peer: string): number | undefined {
     return this.#db.one<{ t: number | null }>`SELECT MIN(next_at) AS t FROM outbox WHERE peer = ${peer}`?.t ?? undefined;
   }
 
   /** The peer's object has stored these messages (by seq, up to and including). */
   deliveredToPeer(peer: string, uptoSeq: number): void {
+    const marks = this.#lazyFor(peer);
+    marks.peerHas = Math.max(marks.peerHas, uptoSeq);
+    // Only a queue that failed before has rows to clear; the check keeps the
+    // happy path free of write statements (each would cost a commit).
+    if (this.#db.one`SELECT 1 AS x FROM outbox WHERE peer = ${peer} LIMIT 1` === undefined) return;
     // Driven from the (short) outbox side: the chat's history is never scanned.
     this.#db.run`
       DELETE FROM outbox WHERE rev IN (
@@ -249,11 +319,30 @@ export class UserStore {
   }
 
   /**
+   * Peers that may lack messages of mine with no retry queue to say so: what
+   * a restart cut off between storing a message and handing it over.
+   */
+  unhandedPeers(): string[] {
+    return this.#db
+      .all<{ peer: string }>`
+        SELECT c.peer FROM chats c
+        WHERE c.last_out > MAX(c.peer_has, c.delivered)
+          AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.peer = c.peer)`
+      .map((r) => r.peer)
+      .filter((peer) => this.hasPending(peer));
+  }
+
+  /**
    * A delivery attempt to the peer failed. Every queued message counts the
    * attempt; those out of attempts fail for good and are returned so the
    * sender's devices can be told.
    */
   deliveryFailed(peer: string, error: string, policy: RetryPolicy, now: number): Failure[] {
+    // The first failure turns the peer's pending messages into a retry queue.
+    this.#db.run`
+      INSERT OR IGNORE INTO outbox (rev, peer, next_at)
+      SELECT rev, peer, ${now} FROM messages
+      WHERE peer = ${peer} AND outgoing = 1 AND seq > ${this.#peerHas(peer)} AND failed IS NULL`;
     const rows = this.#db.all<{ rev: number; attempts: number }>`
       UPDATE outbox SET attempts = attempts + 1, last_error = ${error.slice(0, 200)}
       WHERE peer = ${peer} RETURNING rev, attempts`;
@@ -283,39 +372,66 @@ export class UserStore {
   }
 
   // ---- the receipt queue -------------------------------------------------------------
+  //
+  // What the peer has not been told = my watermarks past the told ones. The
+  // happy path tells at once and remembers in memory; a failed or deferred
+  // call writes a retry row (attempts and a due time) in receipt_outbox.
 
-  /** Remembers to tell the peer my watermarks; coalesces with any not yet sent. */
-  queueReceipt(peer: string, now: number): { delivered: number; read: number } {
-    const chat = this.#db.one<ChatRow>`SELECT * FROM chats WHERE peer = ${peer}`!;
+  /** My watermarks the peer has not been told yet; undefined when it is up to date. */
+  receiptToSend(peer: string): { delivered: number; read: number } | undefined {
+    const chat = this.#db.one<ChatRow>`SELECT * FROM chats WHERE peer = ${peer}`;
+    if (!chat) return undefined;
+    const marks = this.#lazy.get(peer);
+    const delivered = Math.max(chat.delivered_by_me, marks?.deliveredByMe ?? 0);
     // With read receipts off, peers only ever learn "delivered".
     const read = this.settings().readReceipts ? chat.read_by_me : 0;
-    this.#db.run`
-      INSERT INTO receipt_outbox (peer, delivered, read, next_at)
-      VALUES (${peer}, ${chat.delivered_by_me}, ${read}, ${now})
-      ON CONFLICT (peer) DO UPDATE SET delivered = excluded.delivered, read = excluded.read, attempts = 0`;
-    return { delivered: chat.delivered_by_me, read };
+    const toldDelivered = Math.max(chat.told_delivered, marks?.toldDelivered ?? 0);
+    const toldRead = Math.max(chat.told_read, marks?.toldRead ?? 0);
+    return delivered > toldDelivered || read > toldRead ? { delivered, read } : undefined;
   }
 
-  pendingReceipt(peer: string): { delivered: number; read: number } | undefined {
-    return this.#db.one<{ delivered: number; read: number }>`SELECT delivered, read FROM receipt_outbox WHERE peer = ${peer}`;
-  }
-
-  /** The peer has these watermarks; drop the queued row unless it moved on since. */
+  /** The peer has taken these watermarks; a retry row goes once nothing newer waits. */
   receiptSent(peer: string, delivered: number, read: number): void {
-    this.#db.run`DELETE FROM receipt_outbox WHERE peer = ${peer} AND delivered <= ${delivered} AND read <= ${read}`;
+    const marks = this.#lazyFor(peer);
+    marks.toldDelivered = Math.max(marks.toldDelivered, delivered);
+    marks.toldRead = Math.max(marks.toldRead, read);
+    if (this.receiptToSend(peer) !== undefined) return;
+    if (this.#db.one`SELECT 1 AS x FROM receipt_outbox WHERE peer = ${peer}` === undefined) return;
+    this.#db.run`DELETE FROM receipt_outbox WHERE peer = ${peer}`;
   }
 
-  /** Returns false when the receipt ran out of attempts and was dropped. */
+  /** Under load: the peer's receipt waits until `nextAt` (and coalesces with later ones). */
+  deferReceipt(peer: string, nextAt: number): void {
+    this.#writeLazyMarks(peer);
+    this.#db.run`
+      INSERT INTO receipt_outbox (peer, delivered, read, next_at) VALUES (${peer}, 0, 0, ${nextAt})
+      ON CONFLICT (peer) DO UPDATE SET next_at = MIN(next_at, excluded.next_at)`;
+  }
+
+  /** A call failed: the receipt is retried later. Returns false when it ran out of attempts and was dropped. */
   receiptFailed(peer: string, policy: RetryPolicy, now: number): boolean {
-    const row = this.#db.one<{ attempts: number }>`
-      UPDATE receipt_outbox SET attempts = attempts + 1 WHERE peer = ${peer} RETURNING attempts`;
-    if (!row) return true;
-    if (attemptsExhausted(row.attempts, policy)) {
+    // The watermark must now outlive a restart.
+    this.#writeLazyMarks(peer);
+    const { attempts } = this.#db.one<{ attempts: number }>`
+      INSERT INTO receipt_outbox (peer, delivered, read, attempts, next_at) VALUES (${peer}, 0, 0, 1, ${now})
+      ON CONFLICT (peer) DO UPDATE SET attempts = attempts + 1 RETURNING attempts`!;
+    if (attemptsExhausted(attempts, policy)) {
       this.#db.run`DELETE FROM receipt_outbox WHERE peer = ${peer}`;
+      // Given up: counted as told, so the sweep does not start it over.
+      this.#db.run`UPDATE chats SET told_delivered = delivered_by_me, told_read = read_by_me WHERE peer = ${peer}`;
       return false;
     }
-    this.#db.run`UPDATE receipt_outbox SET next_at = ${now + backoffDelay(row.attempts, policy)} WHERE peer = ${peer}`;
+    this.#db.run`UPDATE receipt_outbox SET next_at = ${now + backoffDelay(attempts, policy)} WHERE peer = ${peer}`;
     return true;
+  }
+
+  /** Peers with a stored watermark not told and no retry row: what a restart cut off. */
+  untoldPeers(): string[] {
+    const stored = this.#db.all<{ peer: string }>`SELECT peer FROM chats WHERE delivered_by_me > told_delivered OR read_by_me > told_read`;
+    const queued = new Set(this.#db.all<{ peer: string }>`SELECT peer FROM receipt_outbox`.map((r) => r.peer));
+    const candidates = new Set([...stored.map((r) => r.peer), ...this.#lazy.keys()]);
+    // A peer with a retry row waits out its backoff.
+    return [...candidates].filter((peer) => !queued.has(peer) && this.receiptToSend(peer) !== undefined);
   }
 
   dueReceiptPeers(now: number): string[] {

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { intVar, limitsFrom, retryPolicyFrom, type RetryPolicy } from "../config";
+import { DEFAULT_RECOVERY_MS, intVar, limitsFrom, retryPolicyFrom, type RetryPolicy } from "../config";
 import type { Env } from "../env";
 import { DEVICE_HEADER, log, USER_HEADER } from "../internal";
 import {
@@ -21,12 +21,13 @@ import { TokenBucket } from "./lib/token-bucket";
 import { DEFAULT_PRESENCE_SHARDS, type PresenceRecord } from "./presence";
 import { handlePresenceFrame, isPresenceFrame, TYPING_TTL_MS, type TypingSignal } from "./user-signals";
 import { UserPresence } from "./user-presence";
-import { armAlarmFor } from "./lib/alarm";
+import { AlarmClock } from "./lib/alarm";
 import { accountStub, userStub } from "./lib/stubs";
 import { forEachLimited } from "./lib/concurrency";
 import { costs } from "./lib/metrics";
 import { attachmentOf, closeQuietly, trySend, type SocketAttachment } from "./lib/sockets";
 import type { GroupDelivery } from "./group";
+import { GroupAcks } from "./group-acks";
 import { handleGroupFrame, isGroupFrame } from "./user-groups";
 import { UserStore, type WireMessage } from "./user-store";
 
@@ -45,11 +46,14 @@ export class UserObject extends DurableObject<Env> {
   readonly #store: UserStore;
   readonly #limits: Limits;
   readonly #retry: RetryPolicy;
+  readonly #alarm: AlarmClock;
+  readonly #recoveryMs: number;
   /** One delivery loop per peer at a time; later sends join the running one. */
   readonly #delivering = new Map<string, Promise<void>>();
   readonly #receipting = new Map<string, Promise<void>>();
   readonly #lookups = new Map<string, Promise<boolean>>();
   readonly #presence: UserPresence;
+  readonly #groupAcks: GroupAcks;
   /** Per-user flood guard on sends (all devices together); in memory, so it costs no writes. */
   #sendBucket: TokenBucket;
   /** Work in flight here; public so tests can induce an overload. */
@@ -59,6 +63,8 @@ export class UserObject extends DurableObject<Env> {
     super(ctx, env);
     this.#limits = limitsFrom(env);
     this.#retry = retryPolicyFrom(env);
+    this.#alarm = new AlarmClock(ctx.storage);
+    this.#recoveryMs = intVar(env.DELIVERY_RECOVERY_MS, DEFAULT_RECOVERY_MS);
     this.#sendBucket = new TokenBucket(intVar(env.SEND_RATE_PER_SEC, 20), intVar(env.SEND_BURST, 60), Date.now());
     this.load = new LoadMonitor({ busyAt: intVar(env.SHED_BUSY_AT, 64), overloadedAt: intVar(env.SHED_OVERLOADED_AT, 256) });
     // Answered by the runtime without waking the object: idle clients stay
@@ -66,6 +72,13 @@ export class UserObject extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     // Migrations are synchronous SQL, so no other event can run before they finish.
     this.#store = new UserStore(ctx.storage);
+    this.#groupAcks = new GroupAcks(async (group, kind, upto) => {
+      const me = this.#store.owner();
+      if (!me) return;
+      costs.rpcCalls++;
+      const result = await this.env.GROUP.getByName(group).acknowledge(me, kind, upto);
+      if (!result.ok) log("group_ack_refused", { user: me, group, code: result.code });
+    });
     this.#presence = new UserPresence(env, this.#store, {
       shards: intVar(env.PRESENCE_SHARDS, DEFAULT_PRESENCE_SHARDS),
       writeIntervalMs: intVar(env.PRESENCE_WRITE_INTERVAL_MS, 10_000),
@@ -142,6 +155,7 @@ export class UserObject extends DurableObject<Env> {
             env: this.env,
             store: this.#store,
             limits: this.#limits,
+            acks: this.#groupAcks,
             me: socket.user,
             reply: (f) => this.#send(ws, f),
             others: (f) => this.#broadcast(f, ws),
@@ -225,13 +239,15 @@ export class UserObject extends DurableObject<Env> {
     // Behind a queue that is waiting to retry, the new message waits too:
     // a peer receives my messages in the order I sent them.
     const queuedUntil = this.#store.peerDueAt(frame.to);
-    const message = this.#store.storeOutgoing(me, frame.to, frame.clientId, frame.text, now, queuedUntil ?? now + this.#retry.baseMs);
+    const message = this.#store.storeOutgoing(me, frame.to, frame.clientId, frame.text, now, queuedUntil);
     // Sent before any await, so no other event's frame can overtake this rev.
     // The output gate holds them until the writes above are durable, so
     // `msg.sent` means stored.
     this.#send(ws, { type: "msg.sent", ref: frame.ref, clientId: message.clientId, id: message.id, chat: frame.to, seq: message.seq, rev: message.rev, sentAt: now, duplicate: false });
     this.#broadcast({ type: "msg", message: { ...message, chat: frame.to, status: "sent" } }, ws);
-    await this.#armAlarm();
+    // No queue row is written for the hand-over: if a restart cuts it off,
+    // the alarm's sweep finds the message by its seq and hands it over then.
+    await this.#alarm.atLatest(now + this.#recoveryMs);
     if (queuedUntil === undefined) void this.#deliver(frame.to);
   }
 
@@ -288,16 +304,16 @@ export class UserObject extends DurableObject<Env> {
     if (!result) return this.#error(ws, "unknown_chat", frame.ref);
     // My other devices clear the chat's unread count.
     if (result.chat) this.#broadcast({ type: "receipt", ...result.chat });
-    if (result.moved) {
-      const priority = kind === "read" ? Priority.ReadReceipt : Priority.DeliveryReceipt;
+    if (!result.moved) return;
+    const priority = kind === "read" ? Priority.ReadReceipt : Priority.DeliveryReceipt;
+    if (shedDecision(priority, this.load.level(Date.now())) === "defer") {
       // Overloaded: the watermark waits in the queue (and coalesces) instead of a call now.
-      const decision = shedDecision(priority, this.load.level(Date.now()));
-      const deferMs = decision === "defer" ? Math.max(1_000, this.#retry.baseMs) : this.#retry.baseMs;
-      this.#store.queueReceipt(frame.chat, Date.now() + deferMs);
-      // Armed before the first attempt, so a restart mid-call cannot strand the receipt.
-      await this.#armAlarm();
-      if (decision === "run") void this.#sendReceipts(frame.chat);
+      this.#store.deferReceipt(frame.chat, Date.now() + Math.max(1_000, this.#retry.baseMs));
+      return this.#armAlarm();
     }
+    // A stored read watermark that a restart keeps from the peer is told by the sweep.
+    if (kind === "read") await this.#alarm.atLatest(Date.now() + this.#recoveryMs);
+    void this.#sendReceipts(frame.chat);
   }
 
   // ---- calls from other users' objects ----------------------------------------------
@@ -373,11 +389,16 @@ export class UserObject extends DurableObject<Env> {
 
   // ---- retry queues ---------------------------------------------------------------------
 
+  /** Retries what is due, and sweeps up what a restart may have cut off. */
   override async alarm(): Promise<void> {
     costs.alarmRuns++;
+    this.#alarm.fired();
     const now = Date.now();
-    await forEachLimited(this.#store.duePeers(now), ALARM_CONCURRENCY, (peer) => this.#deliver(peer));
-    await forEachLimited(this.#store.dueReceiptPeers(now), ALARM_CONCURRENCY, (peer) => this.#sendReceipts(peer));
+    const peers = new Set([...this.#store.duePeers(now), ...this.#store.unhandedPeers()]);
+    await forEachLimited([...peers], ALARM_CONCURRENCY, (peer) => this.#deliver(peer));
+    const receiptPeers = new Set([...this.#store.dueReceiptPeers(now), ...this.#store.untoldPeers()]);
+    await forEachLimited([...receiptPeers], ALARM_CONCURRENCY, (peer) => this.#sendReceipts(peer));
+    this.#store.writeAllLazyMarks();
     await this.#armAlarm();
   }
 
@@ -394,6 +415,8 @@ export class UserObject extends DurableObject<Env> {
       if (batch.length === 0) return;
       try {
         const { lastIn } = await userStub(this.env, peer).receive(me, peer, batch);
+        // Never loop on a batch the peer did not take.
+        if (lastIn < batch[batch.length - 1]!.seq) throw new Error(`peer stored up to seq ${lastIn} of ${batch[batch.length - 1]!.seq}`);
         this.#store.deliveredToPeer(peer, lastIn);
       } catch (err) {
         if (isOverloaded(err)) this.load.platformOverloaded(Date.now());
@@ -417,7 +440,7 @@ export class UserObject extends DurableObject<Env> {
   async #sendReceiptQueue(peer: string): Promise<void> {
     const me = this.#store.owner();
     if (!me) return;
-    for (let pending = this.#store.pendingReceipt(peer); pending; pending = this.#store.pendingReceipt(peer)) {
+    for (let pending = this.#store.receiptToSend(peer); pending; pending = this.#store.receiptToSend(peer)) {
       try {
         await userStub(this.env, peer).applyReceipts(me, peer, pending.delivered, pending.read);
         this.#store.receiptSent(peer, pending.delivered, pending.read);
@@ -432,7 +455,7 @@ export class UserObject extends DurableObject<Env> {
 
   /** One alarm, at the earliest time any queued work is due. */
   #armAlarm(): Promise<void> {
-    return armAlarmFor(this.ctx.storage, this.#store.nextDueAt());
+    return this.#alarm.atLatest(this.#store.nextDueAt());
   }
 
   // ---- helpers -----------------------------------------------------------------------

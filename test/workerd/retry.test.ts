@@ -132,6 +132,29 @@ describe("a recipient that cannot be reached", () => {
   });
 });
 
+describe("a restart after a hand-over that wrote nothing", () => {
+  it("hands the message over again at most once, and the recipient keeps one copy", async () => {
+    const { alice, bob, alicePhone, bobPhone } = await pair();
+    alicePhone.send({ type: "msg.send", ref: "r", clientId: "c1", to: bob.user, text: "only once" });
+    const sent = await alicePhone.nextOf("msg.sent", "r");
+    expect((await bobPhone.nextOf("msg")).message.id).toBe(sent.id);
+
+    // The hand-over was remembered in memory only; the restart forgets it.
+    await abortAllDurableObjects();
+    const calls = await holdCalls(bob.user, "receive");
+    const sweep = runDurableObjectAlarm(userStub(alice.user));
+    const again = await calls.next();
+    expect(seqsOf(again)).toEqual([1]);
+    await again.pass();
+    expect(await sweep).toBe(true);
+
+    expect((await messagesOf(bob.user)).map((m) => m.id)).toEqual([sent.id]);
+    // The sweep wrote down what it learnt: no alarm is left to repeat it.
+    expect(await runInDurableObject(userStub(alice.user), (_i: UserObject, state) => state.storage.getAlarm())).toBeNull();
+    expect(calls.count).toBe(1);
+  });
+});
+
 describe("a recipient that stays down for every attempt", () => {
   /** Sends one message from alice to bob while bob's object refuses every call; returns once it failed. */
   async function failOneMessage() {

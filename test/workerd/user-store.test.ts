@@ -24,14 +24,14 @@ function wire(from: string, seq: number, to = ME): WireMessage {
 }
 
 function sendMany(store: UserStore, peer: string, count: number, prefix = peer) {
-  return Array.from({ length: count }, (_, i) => store.storeOutgoing(ME, peer, `${prefix}-${i}`, `text ${i}`, 1_000 + i, 0));
+  return Array.from({ length: count }, (_, i) => store.storeOutgoing(ME, peer, `${prefix}-${i}`, `text ${i}`, 1_000 + i));
 }
 
 describe("sending", () => {
   it("numbers each chat's outgoing messages 1, 2, 3 on its own, under one rising rev", async () => {
     const sent = await withStore((store) => {
       const out = [];
-      for (const peer of ["bob", "carol", "bob", "bob", "carol"]) out.push(store.storeOutgoing(ME, peer, crypto.randomUUID(), "hi", 1, 0));
+      for (const peer of ["bob", "carol", "bob", "bob", "carol"]) out.push(store.storeOutgoing(ME, peer, crypto.randomUUID(), "hi", 1));
       return out;
     });
     expect(sent.map((m) => [m.to, m.seq])).toEqual([["bob", 1], ["carol", 1], ["bob", 2], ["bob", 3], ["carol", 2]]);
@@ -41,7 +41,7 @@ describe("sending", () => {
 
   it("finds a sent message by its client id so that a resend can get the same answer", async () => {
     const { first, found, missing } = await withStore((store) => {
-      const first = store.storeOutgoing(ME, "bob", "c-1", "hi", 42, 0);
+      const first = store.storeOutgoing(ME, "bob", "c-1", "hi", 42);
       return { first, found: store.sentByClientId("c-1"), missing: store.sentByClientId("c-2") };
     });
     expect(found).toMatchObject({ id: first.id, seq: first.seq, rev: first.rev, chat: "bob", sentAt: 42, status: "sent" });
@@ -50,10 +50,10 @@ describe("sending", () => {
 
   it("refuses to store a second message with a client id already used", async () => {
     const outcome = await withStore((store) => {
-      store.storeOutgoing(ME, "bob", "c-1", "hi", 1, 0);
+      store.storeOutgoing(ME, "bob", "c-1", "hi", 1);
       let error: unknown;
       try {
-        store.storeOutgoing(ME, "bob", "c-1", "hi again", 2, 0);
+        store.storeOutgoing(ME, "bob", "c-1", "hi again", 2);
       } catch (err) {
         error = err;
       }
@@ -61,6 +61,32 @@ describe("sending", () => {
     });
     expect(outcome.error).toMatch(/UNIQUE/);
     expect(outcome.messages).toBe(1);
+  });
+
+  it("writes no queue row for a hand-over until one fails, then queues every pending message for retry", async () => {
+    const result = await withStore((store) => {
+      sendMany(store, "bob", 3);
+      store.deliveredToPeer("bob", 1);
+      const rows = () => store.nextDueAt();
+      const before = rows();
+      const failures = store.deliveryFailed("bob", "overloaded", policy, 100);
+      return { before, due: store.duePeers(Number.MAX_SAFE_INTEGER), failures, queuedUntil: store.peerDueAt("bob"), pending: store.pendingFor("bob", 10).map((m) => m.seq) };
+    });
+    expect(result.before).toBeUndefined();
+    expect(result.due).toEqual(["bob"]);
+    expect(result.failures).toEqual([]);
+    expect(result.queuedUntil).toBeGreaterThan(100);
+    expect(result.pending).toEqual([2, 3]);
+  });
+
+  it("finds messages a restart cut off: stored, not yet handed over, with no retry queue", async () => {
+    const unhanded = await withStore((store) => {
+      sendMany(store, "bob", 2);
+      sendMany(store, "carol", 1);
+      store.deliveredToPeer("carol", 1);
+      return store.unhandedPeers();
+    });
+    expect(unhanded).toEqual(["bob"]);
   });
 
   it("queues each new message for delivery, oldest first, until the peer has it", async () => {
@@ -148,7 +174,7 @@ describe("sync", () => {
       const peers = ["bob", "carol", "dave"];
       for (let i = 0; i < 30; i++) {
         const peer = peers[i % 3]!;
-        if (i % 2 === 0) store.storeOutgoing(ME, peer, `c${i}`, "x", i, 0);
+        if (i % 2 === 0) store.storeOutgoing(ME, peer, `c${i}`, "x", i);
         else store.storeIncoming(peer, [wire(peer, Math.floor(i / 2) + 1)]);
       }
       const head = store.rev;
@@ -219,7 +245,7 @@ describe("sync", () => {
       store.applyPeerReceipts("bob", 1, 0); // the head is now a chat's rev
       return store.rev;
     });
-    const after = await inStore(name, (store) => ({ rev: store.rev, next: store.storeOutgoing(ME, "bob", "later", "hi", 1, 0) }));
+    const after = await inStore(name, (store) => ({ rev: store.rev, next: store.storeOutgoing(ME, "bob", "later", "hi", 1) }));
     expect(before).toBe(3);
     expect(after.rev).toBe(3);
     expect(after.next).toMatchObject({ rev: 4, seq: 3 });
@@ -230,7 +256,7 @@ describe("history", () => {
   it("pages one chat backwards by rev, each page oldest first", async () => {
     const result = await withStore((store) => {
       for (let i = 1; i <= 5; i++) {
-        store.storeOutgoing(ME, "bob", `b${i}`, `to bob ${i}`, i, 0);
+        store.storeOutgoing(ME, "bob", `b${i}`, `to bob ${i}`, i);
         store.storeIncoming("carol", [wire("carol", i)]);
       }
       const newest = store.history("bob", undefined, 2);
@@ -289,7 +315,7 @@ describe("receipts", () => {
         deliveredAgain: store.acknowledge("bob", "delivered", 2),
         read: store.acknowledge("bob", "read", 2),
         readBackwards: store.acknowledge("bob", "read", 1),
-        queued: store.queueReceipt("bob", 0),
+        toSend: store.receiptToSend("bob"),
         unknown: store.acknowledge("stranger", "read", 1),
       };
     });
@@ -297,60 +323,63 @@ describe("receipts", () => {
     expect(result.deliveredAgain).toEqual({ moved: false });
     expect(result.read).toMatchObject({ moved: true, chat: { chat: "bob", readByMe: 2, lastIn: 3 } });
     expect(result.readBackwards).toEqual({ moved: false });
-    expect(result.queued).toEqual({ delivered: 3, read: 2 });
+    expect(result.toSend).toEqual({ delivered: 3, read: 2 });
     expect(result.unknown).toBeUndefined();
   });
 
   it("counts a read acknowledgement as delivered", async () => {
-    const queued = await withStore((store) => {
+    const toSend = await withStore((store) => {
       store.storeIncoming("bob", [wire("bob", 1), wire("bob", 2)]);
       store.acknowledge("bob", "read", 2);
-      return store.queueReceipt("bob", 0);
+      return store.receiptToSend("bob");
     });
-    expect(queued).toEqual({ delivered: 2, read: 2 });
+    expect(toSend).toEqual({ delivered: 2, read: 2 });
   });
 
-  it("coalesces receipts for a peer into one pending row with the newest watermarks", async () => {
+  it("tells the peer only watermarks it has not taken yet, newest first", async () => {
     const result = await withStore((store) => {
       store.storeIncoming("bob", [wire("bob", 1), wire("bob", 2), wire("bob", 3)]);
       store.acknowledge("bob", "delivered", 1);
-      store.queueReceipt("bob", 10);
+      store.acknowledge("bob", "delivered", 2);
+      const coalesced = store.receiptToSend("bob");
+      store.receiptSent("bob", 2, 0);
+      const afterSent = store.receiptToSend("bob");
       store.acknowledge("bob", "read", 3);
-      store.queueReceipt("bob", 20);
-      const pending = store.pendingReceipt("bob");
-      const due = store.dueReceiptPeers(10);
-      store.receiptSent("bob", 3, 3);
-      return { pending, due, after: store.pendingReceipt("bob") };
+      return { coalesced, afterSent, afterRead: store.receiptToSend("bob"), untold: store.untoldPeers() };
     });
-    expect(result.pending).toEqual({ delivered: 3, read: 3 });
-    expect(result.due).toEqual(["bob"]);
-    expect(result.after).toBeUndefined();
+    expect(result.coalesced).toEqual({ delivered: 2, read: 0 });
+    expect(result.afterSent).toBeUndefined();
+    expect(result.afterRead).toEqual({ delivered: 3, read: 3 });
+    expect(result.untold).toEqual(["bob"]);
   });
 
-  it("keeps a pending receipt that moved on while an older one was in flight", async () => {
-    const pending = await withStore((store) => {
+  it("keeps a receipt that moved on while an older one was in flight", async () => {
+    const toSend = await withStore((store) => {
       store.storeIncoming("bob", [wire("bob", 1), wire("bob", 2)]);
       store.acknowledge("bob", "read", 1);
-      store.queueReceipt("bob", 0);
-      const inFlight = store.pendingReceipt("bob")!;
+      const inFlight = store.receiptToSend("bob")!;
       store.acknowledge("bob", "read", 2);
-      store.queueReceipt("bob", 0);
       store.receiptSent("bob", inFlight.delivered, inFlight.read);
-      return store.pendingReceipt("bob");
+      return store.receiptToSend("bob");
     });
-    expect(pending).toEqual({ delivered: 2, read: 2 });
+    expect(toSend).toEqual({ delivered: 2, read: 2 });
   });
 
-  it("drops a receipt once it has used all its attempts", async () => {
+  it("queues a receipt whose call failed for a retry, and drops it once it has used all its attempts", async () => {
     const result = await withStore((store) => {
       store.storeIncoming("bob", [wire("bob", 1)]);
-      store.acknowledge("bob", "read", 1);
-      store.queueReceipt("bob", 0);
-      const kept = [1, 2, 3].map(() => store.receiptFailed("bob", policy, 0));
-      return { kept, pending: store.pendingReceipt("bob") };
+      store.acknowledge("bob", "delivered", 1);
+      const first = store.receiptFailed("bob", policy, 0);
+      const queued = { due: store.dueReceiptPeers(10), untold: store.untoldPeers() };
+      const kept = [first, store.receiptFailed("bob", policy, 0), store.receiptFailed("bob", policy, 0)];
+      return { queued, kept, toSend: store.receiptToSend("bob"), due: store.dueReceiptPeers(Number.MAX_SAFE_INTEGER), untold: store.untoldPeers() };
     });
+    // While it waits out its backoff, the sweep leaves it to its retry row.
+    expect(result.queued).toEqual({ due: ["bob"], untold: [] });
     expect(result.kept).toEqual([true, true, false]);
-    expect(result.pending).toBeUndefined();
+    expect(result.toSend).toBeUndefined();
+    expect(result.due).toEqual([]);
+    expect(result.untold).toEqual([]);
   });
 });
 

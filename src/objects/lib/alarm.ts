@@ -13,3 +13,30 @@ export async function armAlarmFor(storage: DurableObjectStorage, due: number | u
     await storage.setAlarm(due);
   }
 }
+
+/**
+ * The same rule for an object that wants no storage round trip per call: it
+ * remembers the time it set (the object is the alarm's only writer), so the
+ * common case, an alarm already due soon enough, costs nothing. The object
+ * calls `fired()` when its alarm handler starts: the runtime has used it up.
+ */
+export class AlarmClock {
+  /** undefined: not read yet since the object started. */
+  #at: number | null | undefined;
+
+  constructor(private readonly storage: DurableObjectStorage) {}
+
+  /** Makes sure the alarm fires no later than `due`. */
+  async atLatest(due: number | undefined): Promise<void> {
+    if (due === undefined) return;
+    if (this.#at === undefined) this.#at = await this.storage.getAlarm();
+    if (this.#at !== null && this.#at <= due) return;
+    this.#at = due;
+    costs.alarmsSet++;
+    await this.storage.setAlarm(due);
+  }
+
+  fired(): void {
+    this.#at = null;
+  }
+}

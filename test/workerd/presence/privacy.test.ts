@@ -133,7 +133,7 @@ describe("read receipts turned off", () => {
 
     const receipt = await a.next((f) => f.type === "receipt" && f.delivered >= 1);
     expect(receipt).toMatchObject({ chat: bob.user, delivered: 1, read: 0 });
-    await waitUntil(async () => (await inStore(bob.user, (store) => store.pendingReceipt(alice.user))) === undefined, "bob's receipt went out");
+    await waitUntil(async () => (await inStore(bob.user, (store) => store.receiptToSend(alice.user))) === undefined, "bob's receipt went out");
     expect(await inStore(alice.user, (store) => store.chat(bob.user))).toMatchObject({ delivered: 1, read: 0 });
     a.send({ type: "sync", ref: "s", after: 0 });
     expect((await a.nextOf("sync.page", "s")).messages[0]).toMatchObject({ seq: 1, status: "delivered" });

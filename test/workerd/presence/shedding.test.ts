@@ -62,14 +62,14 @@ describe("an overloaded user object", () => {
     const start = Date.now();
     b.send({ type: "receipt.read", chat: alice.user, upto: 1 });
     await b.barrier();
-    expect(await inStore(bob.user, (store) => store.pendingReceipt(alice.user))).toEqual({ delivered: 1, read: 1 });
+    expect(await inStore(bob.user, (store) => store.receiptToSend(alice.user))).toEqual({ delivered: 1, read: 1 });
     expect(await readAtPeer(alice.user, bob.user)).toBe(0);
 
     const receipt = await a.next((f) => f.type === "receipt" && f.read >= 1, 5_000);
     expect(receipt).toMatchObject({ chat: bob.user, delivered: 1, read: 1 });
     // Deferred by at least a second: the alarm sent it, not the frame.
     expect(Date.now() - start).toBeGreaterThanOrEqual(900);
-    expect(await inStore(bob.user, (store) => store.pendingReceipt(alice.user))).toBeUndefined();
+    expect(await inStore(bob.user, (store) => store.receiptToSend(alice.user))).toBeUndefined();
   });
 
   it("defers delivery receipts the same way", async () => {
@@ -77,7 +77,7 @@ describe("an overloaded user object", () => {
     await induceLoad(bob.user, OVERLOADED_AT);
     b.send({ type: "receipt.delivered", chat: alice.user, upto: 1 });
     await b.barrier();
-    expect(await inStore(bob.user, (store) => store.pendingReceipt(alice.user))).toEqual({ delivered: 1, read: 0 });
+    expect(await inStore(bob.user, (store) => store.receiptToSend(alice.user))).toEqual({ delivered: 1, read: 0 });
     expect(await a.next((f) => f.type === "receipt" && f.delivered >= 1, 5_000)).toMatchObject({ delivered: 1, read: 0 });
   });
 });
