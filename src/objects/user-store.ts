@@ -172,12 +172,13 @@ export class UserStore {
 
   /**
    * Stores messages from `peer`, skipping any already stored (a retried
-   * delivery). Returns the newly stored ones, in order.
+   * delivery). Returns the newly stored ones, in order, and the last seq from
+   * the peer I now hold.
    */
-  storeIncoming(peer: string, messages: readonly WireMessage[]): Message[] {
+  storeIncoming(peer: string, messages: readonly WireMessage[]): { stored: Message[]; lastIn: number } {
     const lastIn = this.#db.one<{ last_in: number }>`SELECT last_in FROM chats WHERE peer = ${peer}`?.last_in ?? 0;
     const fresh = messages.filter((m) => m.seq > lastIn).sort((a, b) => a.seq - b.seq);
-    if (fresh.length === 0) return [];
+    if (fresh.length === 0) return { stored: [], lastIn };
     this.#db.run`INSERT INTO chats (peer, rev) VALUES (${peer}, 0) ON CONFLICT (peer) DO NOTHING`;
     const stored: Message[] = [];
     let previous = lastIn;
@@ -192,7 +193,7 @@ export class UserStore {
     }
     this.#db.run`UPDATE chats SET last_in = ${previous} WHERE peer = ${peer}`;
     this.#writeLazyMarks(peer);
-    return stored;
+    return { stored, lastIn: previous };
   }
 
   // ---- receipts ------------------------------------------------------------------
@@ -390,14 +391,19 @@ export class UserStore {
     return delivered > toldDelivered || read > toldRead ? { delivered, read } : undefined;
   }
 
-  /** The peer has taken these watermarks; a retry row goes once nothing newer waits. */
-  receiptSent(peer: string, delivered: number, read: number): void {
+  /**
+   * The peer has taken these watermarks; a retry row goes once nothing newer
+   * waits. Returns what moved on meanwhile, still to be told.
+   */
+  receiptSent(peer: string, delivered: number, read: number): { delivered: number; read: number } | undefined {
     const marks = this.#lazyFor(peer);
     marks.toldDelivered = Math.max(marks.toldDelivered, delivered);
     marks.toldRead = Math.max(marks.toldRead, read);
-    if (this.receiptToSend(peer) !== undefined) return;
-    if (this.#db.one`SELECT 1 AS x FROM receipt_outbox WHERE peer = ${peer}` === undefined) return;
-    this.#db.run`DELETE FROM receipt_outbox WHERE peer = ${peer}`;
+    const next = this.receiptToSend(peer);
+    if (next === undefined && this.#db.one`SELECT 1 AS x FROM receipt_outbox WHERE peer = ${peer}` !== undefined) {
+      this.#db.run`DELETE FROM receipt_outbox WHERE peer = ${peer}`;
+    }
+    return next;
   }
 
   /** Under load: the peer's receipt waits until `nextAt` (and coalesces with later ones). */

@@ -148,7 +148,7 @@ export class UserObject extends DurableObject<Env> {
           frame,
         );
       }
-      if ((frame.type === "msg.send" || frame.type === "group.send") && !this.#answerIfFlooding(ws, frame)) return;
+      if (frame.type === "group.send" && !this.#answerIfFlooding(ws, frame)) return;
       if (isGroupFrame(frame)) {
         return await handleGroupFrame(
           {
@@ -215,8 +215,6 @@ export class UserObject extends DurableObject<Env> {
 
   /** The per-user token bucket: a flood gets `rate_limited` and writes nothing. */
   #answerIfFlooding(ws: WebSocket, frame: ClientFrameOf<"msg.send"> | ClientFrameOf<"group.send">): boolean {
-    // A resend of a stored message costs no write: answer it whatever the rate.
-    if (frame.type === "msg.send" && this.#store.sentByClientId(frame.clientId)) return true;
     const verdict = this.#sendBucket.take(Date.now());
     if (verdict.ok) return true;
     this.#send(ws, { type: "error", code: "rate_limited", message: FRAME_ERRORS.rate_limited, ref: frame.ref, retryAfterMs: verdict.retryAfterMs });
@@ -227,7 +225,9 @@ export class UserObject extends DurableObject<Env> {
 
   async #onSend(ws: WebSocket, socket: SocketAttachment, frame: ClientFrameOf<"msg.send">): Promise<void> {
     const me = socket.user;
+    // A resend of a stored message costs no write: answered whatever the rate.
     if (this.#answerResend(ws, frame)) return;
+    if (!this.#answerIfFlooding(ws, frame)) return;
     if (frame.to === me) return this.#error(ws, "invalid_recipient", frame.ref);
     if (!this.#store.chat(frame.to)) {
       const exists = await this.#userExists(frame.to);
@@ -327,9 +327,9 @@ export class UserObject extends DurableObject<Env> {
     if (!this.#claim(to) || messages.some((m) => m.from !== from || m.to !== to)) {
       throw new Error("not_authorized: messages addressed to another user");
     }
-    const stored = this.#store.storeIncoming(from, messages);
+    const { stored, lastIn } = this.#store.storeIncoming(from, messages);
     for (const message of stored) this.#broadcast({ type: "msg", message });
-    return { lastIn: this.#store.chat(from)?.lastIn ?? 0 };
+    return { lastIn };
   }
 
   /** The peer's receipt watermarks for my messages to them. */
@@ -440,10 +440,11 @@ export class UserObject extends DurableObject<Env> {
   async #sendReceiptQueue(peer: string): Promise<void> {
     const me = this.#store.owner();
     if (!me) return;
-    for (let pending = this.#store.receiptToSend(peer); pending; pending = this.#store.receiptToSend(peer)) {
+    let pending = this.#store.receiptToSend(peer);
+    while (pending) {
       try {
         await userStub(this.env, peer).applyReceipts(me, peer, pending.delivered, pending.read);
-        this.#store.receiptSent(peer, pending.delivered, pending.read);
+        pending = this.#store.receiptSent(peer, pending.delivered, pending.read);
       } catch (err) {
         const kept = this.#store.receiptFailed(peer, this.#retry, Date.now());
         log("receipt_failed", { user: me, peer, dropped: !kept, error: String(err) });

@@ -112,21 +112,22 @@ describe("receiving", () => {
       const again = store.storeIncoming("bob", [wire("bob", 1), wire("bob", 2), wire("bob", 3)]);
       return { first, retry, again, all: store.syncAfter(0, 100).messages, chat: store.chat("bob") };
     });
-    expect(result.first.map((m) => m.seq)).toEqual([1, 2]);
-    expect(result.retry.map((m) => m.seq)).toEqual([3]);
-    expect(result.again).toEqual([]);
+    expect(result.first.stored.map((m) => m.seq)).toEqual([1, 2]);
+    expect(result.retry.stored.map((m) => m.seq)).toEqual([3]);
+    expect(result.again).toEqual({ stored: [], lastIn: 3 });
     expect(result.all.map((m) => m.seq)).toEqual([1, 2, 3]);
     expect(result.chat).toMatchObject({ lastIn: 3, lastOut: 0 });
   });
 
   it("stores a batch in seq order and a seq repeated within it once", async () => {
-    const stored = await withStore((store) => store.storeIncoming("bob", [wire("bob", 3), wire("bob", 1), wire("bob", 2), wire("bob", 2)]));
+    const { stored, lastIn } = await withStore((store) => store.storeIncoming("bob", [wire("bob", 3), wire("bob", 1), wire("bob", 2), wire("bob", 2)]));
+    expect(lastIn).toBe(3);
     expect(stored.map((m) => m.seq)).toEqual([1, 2, 3]);
     expect(stored.map((m) => m.rev)).toEqual([1, 2, 3]);
   });
 
   it("marks received messages as coming from the peer to me, without a status", async () => {
-    const [message] = await withStore((store) => store.storeIncoming("bob", [wire("bob", 1)]));
+    const [message] = await withStore((store) => store.storeIncoming("bob", [wire("bob", 1)]).stored);
     expect(message).toEqual({ id: "bob-me_user-1", chat: "bob", from: "bob", to: ME, seq: 1, clientId: "bob-c1", text: "hello 1", sentAt: 1_001, rev: 1 });
   });
 });

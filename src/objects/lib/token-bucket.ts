@@ -18,8 +18,10 @@ export class TokenBucket {
   /** Takes one token if there is one; otherwise says how long until there will be. */
   take(now: number): { ok: true } | { ok: false; retryAfterMs: number } {
     this.#refill(now);
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
+    // A hair under 1 is float rounding of a refill that was waited out to the
+    // millisecond: a client that waited retryAfterMs must get its token.
+    if (this.#tokens >= 1 - 1e-9) {
+      this.#tokens = Math.max(0, this.#tokens - 1);
       return { ok: true };
     }
     return { ok: false, retryAfterMs: Math.ceil(((1 - this.#tokens) / this.ratePerSec) * 1000) };
