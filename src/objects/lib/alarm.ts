@@ -19,21 +19,29 @@ export async function armAlarmFor(storage: DurableObjectStorage, due: number | u
  * remembers the time it set (the object is the alarm's only writer), so the
  * common case, an alarm already due soon enough, costs nothing. The object
  * calls `fired()` when its alarm handler starts: the runtime has used it up.
+ *
+ * `atLatest` writes synchronously, in the same commit as the caller's own
+ * writes: work stored in that commit is never without its alarm. Until the
+ * stored time has been read back after a wake it may move an earlier alarm
+ * later (to `due`), which delays that work, never loses it.
  */
 export class AlarmClock {
-  /** undefined: not read yet since the object started. */
+  /** undefined: not read back yet since the object started. */
   #at: number | null | undefined;
 
-  constructor(private readonly storage: DurableObjectStorage) {}
+  constructor(private readonly storage: DurableObjectStorage) {
+    void storage.getAlarm().then((at) => {
+      if (this.#at === undefined) this.#at = at;
+    });
+  }
 
   /** Makes sure the alarm fires no later than `due`. */
-  async atLatest(due: number | undefined): Promise<void> {
-    if (due === undefined) return;
-    if (this.#at === undefined) this.#at = await this.storage.getAlarm();
-    if (this.#at !== null && this.#at <= due) return;
+  atLatest(due: number | undefined): Promise<void> {
+    if (due === undefined) return Promise.resolve();
+    if (this.#at !== undefined && this.#at !== null && this.#at <= due) return Promise.resolve();
     this.#at = due;
     costs.alarmsSet++;
-    await this.storage.setAlarm(due);
+    return this.storage.setAlarm(due);
   }
 
   fired(): void {
