@@ -19,18 +19,40 @@ type MessageRow = { seq: number; id: string; sender: string; client_id: string; 
 
 export type QueueRow = { user: string; after_seq: number; upto_seq: number; membership: number; attempts: number; next_at?: number };
 
-/** How many watermark moves per member and kind are kept for message info times. */
+/** How many watermark moves per member and kind are kept (at least) for message info times. */
 const MARKS_KEPT = 64;
+/** A member's marks of one kind are trimmed back to MARKS_KEPT once this many more were written. */
+const MARKS_TRIM_EVERY = 32;
+
+type Mark = { user: string; kind: "delivered" | "read"; upto: number; at: number };
 
 /**
  * One group's SQLite state: its members and roles, its log, receipt
  * watermarks, and the retry queues of its fan-out. Synchronous; the group
  * object decides when to call what.
+ *
+ * Some writes are deferred: watermark moves, and the clean-up after work that
+ * succeeded (a finished fan-out, a receipt that reached its sender). They are
+ * kept here in memory, reads that depend on them count them (or write them
+ * first), and `flush()` writes them all at once, so that many cost one SQLite
+ * commit instead of one each. The group object decides when to flush; why
+ * losing them in a crash is harmless is said where each is deferred.
  */
 export class GroupStore {
   readonly #db: Sql;
   #group = "";
   #head: number;
+  /** Watermarks accepted and not yet written, per member (each at least the stored one). */
+  readonly #watermarks = new Map<string, { delivered: number; read: number }>();
+  /** Watermark moves not yet written, for message info times. */
+  #marks: Mark[] = [];
+  /** Marks written per member and kind since their last trim in this instance. */
+  readonly #untrimmed = new Map<string, number>();
+  /** The fan-out is done up to this seq; `fanout` rows up to it are deleted at the next flush. */
+  #fannedOut = 0;
+  #fanoutFlushed = 0;
+  /** Senders whose receipt arrived; their `receipt_queue` rows are deleted at the next flush. */
+  readonly #receiptsDone = new Set<string>();
 
   constructor(storage: DurableObjectStorage) {
     this.#db = new Sql(storage.sql);
@@ -65,7 +87,8 @@ export class GroupStore {
   // ---- members ---------------------------------------------------------------------
 
   member(user: string): MemberRow | undefined {
-    return this.#db.one<MemberRow>`SELECT * FROM members WHERE user = ${user}`;
+    const row = this.#db.one<MemberRow>`SELECT * FROM members WHERE user = ${user}`;
+    return row && this.#withPending(row);
   }
 
   isCurrent(user: string): boolean {
@@ -74,7 +97,14 @@ export class GroupStore {
 
   /** Current members, oldest first (at most the cap, so bounded). */
   currentMembers(): MemberRow[] {
-    return this.#db.all<MemberRow>`SELECT * FROM members WHERE left_seq IS NULL ORDER BY joined_seq, user`;
+    const rows = this.#db.all<MemberRow>`SELECT * FROM members WHERE left_seq IS NULL ORDER BY joined_seq, user`;
+    return this.#watermarks.size === 0 ? rows : rows.map((r) => this.#withPending(r));
+  }
+
+  #withPending(row: MemberRow): MemberRow {
+    const pending = this.#watermarks.get(row.user);
+    if (!pending) return row;
+    return { ...row, delivered: Math.max(row.delivered, pending.delivered), read: Math.max(row.read, pending.read) };
   }
 
   memberCount(): number {
@@ -87,6 +117,8 @@ export class GroupStore {
 
   /** Adds (or re-adds) a member who will see the log after `joinedSeq`. */
   addMember(user: string, role: GroupRole, joinedSeq: number, now: number): void {
+    // Membership resets the watermarks: write what was pending first, so nothing lands on top later.
+    this.flush();
     this.#db.run`
       INSERT INTO members (user, role, joined_seq, joined_at, left_seq, delivered, read)
       VALUES (${user}, ${role}, ${joinedSeq}, ${now}, NULL, ${joinedSeq}, ${joinedSeq})
@@ -95,6 +127,7 @@ export class GroupStore {
   }
 
   removeMember(user: string, leftSeq: number): void {
+    this.flush();
     this.#db.run`UPDATE members SET left_seq = ${leftSeq}, role = 'member' WHERE user = ${user}`;
   }
 
@@ -168,7 +201,10 @@ export class GroupStore {
 
   // ---- receipts ------------------------------------------------------------------------
 
-  /** Moves a member's watermark forward (read implies delivered). True when it moved. */
+  /**
+   * Moves a member's watermark forward (read implies delivered). True when it
+   * moved. Held in memory until `flush()`: every read here sees it at once.
+   */
   acknowledge(user: string, kind: "delivered" | "read", upto: number, now: number): boolean {
     const member = this.member(user);
     if (!member) return false;
@@ -177,22 +213,82 @@ export class GroupStore {
     const delivered = Math.max(member.delivered, capped);
     const read = kind === "read" ? Math.max(member.read, capped) : member.read;
     if (delivered === member.delivered && read === member.read) return false;
-    this.#db.run`UPDATE members SET delivered = ${delivered}, read = ${read} WHERE user = ${user}`;
-    if (delivered > member.delivered) this.#mark(user, "delivered", delivered, now);
-    if (read > member.read) this.#mark(user, "read", read, now);
+    this.#watermarks.set(user, { delivered, read });
+    if (delivered > member.delivered) this.#marks.push({ user, kind: "delivered", upto: delivered, at: now });
+    if (read > member.read) this.#marks.push({ user, kind: "read", upto: read, at: now });
     return true;
   }
 
-  #mark(user: string, kind: "delivered" | "read", upto: number, now: number): void {
-    this.#db.run`INSERT OR IGNORE INTO receipt_marks (user, kind, upto, at) VALUES (${user}, ${kind}, ${upto}, ${now})`;
-    this.#db.run`
-      DELETE FROM receipt_marks WHERE user = ${user} AND kind = ${kind} AND upto < (
-        SELECT upto FROM receipt_marks WHERE user = ${user} AND kind = ${kind}
-        ORDER BY upto DESC LIMIT 1 OFFSET ${MARKS_KEPT - 1})`;
+  /** Whether anything accepted in memory is still to be written. */
+  get unflushed(): boolean {
+    return this.#watermarks.size > 0 || this.#marks.length > 0 || this.#fannedOut > this.#fanoutFlushed || this.#receiptsDone.size > 0;
   }
 
-  /** Every current member has received / read up to these seqs. */
+  /**
+   * Writes every deferred write with a handful of statements (the lists go
+   * in as one bound JSON value each, so no bound-parameter limit applies),
+   * inside the caller's event: one commit however many there are.
+   */
+  flush(): void {
+    if (this.#watermarks.size > 0) {
+      const moves = JSON.stringify([...this.#watermarks].map(([user, w]) => [user, w.delivered, w.read]));
+      this.#watermarks.clear();
+      this.#db.run`
+        UPDATE members SET delivered = MAX(members.delivered, v.d), read = MAX(members.read, v.r)
+        FROM (SELECT value ->> 0 AS u, value ->> 1 AS d, value ->> 2 AS r FROM json_each(${moves})) AS v
+        WHERE members.user = v.u`;
+    }
+    if (this.#marks.length > 0) {
+      const marks = this.#marks;
+      this.#marks = [];
+      this.#db.run`
+        INSERT OR IGNORE INTO receipt_marks (user, kind, upto, at)
+        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(${JSON.stringify(marks.map((m) => [m.user, m.kind, m.upto, m.at]))})`;
+      this.#trimMarks(marks);
+    }
+    if (this.#fannedOut > this.#fanoutFlushed) {
+      this.#db.run`DELETE FROM fanout WHERE seq <= ${this.#fannedOut}`;
+      this.#fanoutFlushed = this.#fannedOut;
+    }
+    if (this.#receiptsDone.size > 0) {
+      const users = JSON.stringify([...this.#receiptsDone]);
+      this.#receiptsDone.clear();
+      this.#db.run`DELETE FROM receipt_queue WHERE user IN (SELECT value FROM json_each(${users}))`;
+    }
+  }
+
+  /**
+   * Keeps the newest MARKS_KEPT marks of each member and kind. Trimming walks
+   * those marks, so it runs on a member's first move in this instance (an
+   * object evicted between a few moves still trims) and then once per
+   * MARKS_TRIM_EVERY moves, not on every move.
+   */
+  #trimMarks(marks: Mark[]): void {
+    const due: [string, string][] = [];
+    for (const { user, kind } of marks) {
+      const key = `${kind}:${user}`;
+      const since = this.#untrimmed.get(key);
+      if (since === undefined || since + 1 >= MARKS_TRIM_EVERY) {
+        this.#untrimmed.set(key, 0);
+        due.push([user, kind]);
+      } else {
+        this.#untrimmed.set(key, since + 1);
+      }
+    }
+    if (due.length === 0) return;
+    this.#db.run`
+      DELETE FROM receipt_marks WHERE (user, kind, upto) IN (
+        SELECT r.user, r.kind, r.upto
+        FROM (SELECT value ->> 0 AS u, value ->> 1 AS k FROM json_each(${JSON.stringify(due)})) AS t
+        JOIN receipt_marks r ON r.user = t.u AND r.kind = t.k
+        WHERE r.upto < (
+          SELECT x.upto FROM receipt_marks x WHERE x.user = t.u AND x.kind = t.k
+          ORDER BY x.upto DESC LIMIT 1 OFFSET ${MARKS_KEPT - 1}))`;
+  }
+
+  /** Every current member has received / read up to these seqs (pending moves written first). */
   aggregate(): { delivered: number; read: number } {
+    this.flush();
     const row = this.#db.one<{ d: number | null; r: number | null }>`
       SELECT (SELECT MIN(delivered) FROM members WHERE left_seq IS NULL) AS d,
              (SELECT MIN(read) FROM members WHERE left_seq IS NULL) AS r`;
@@ -213,6 +309,7 @@ export class GroupStore {
   }
 
   messageInfo(seq: number): GroupMsgInfoFrame["members"] {
+    this.flush();
     const message = this.#db.one<{ sender: string }>`SELECT sender FROM messages WHERE seq = ${seq}`;
     if (!message) return [];
     return this.#db
@@ -234,12 +331,19 @@ export class GroupStore {
 
   // ---- fan-out and retry queues ----------------------------------------------------
 
-  pendingFanout(limit: number): number[] {
-    return this.#db.all<{ seq: number }>`SELECT seq FROM fanout ORDER BY seq LIMIT ${limit}`.map((r) => r.seq);
+  /** Seqs after `after` still marked for fan-out, oldest first. */
+  pendingFanout(after: number, limit: number): number[] {
+    return this.#db.all<{ seq: number }>`SELECT seq FROM fanout WHERE seq > ${after} ORDER BY seq LIMIT ${limit}`.map((r) => r.seq);
   }
 
+  /**
+   * Every member's object got everything up to `upto`, or has it queued. The
+   * rows go at the next flush; lost in a crash, the alarm fans those messages
+   * out again, which members' devices take as repeats (section 3 of
+   * docs/guarantees.md: pushed at least once).
+   */
   fanoutDone(upto: number): void {
-    this.#db.run`DELETE FROM fanout WHERE seq <= ${upto}`;
+    this.#fannedOut = Math.max(this.#fannedOut, upto);
   }
 
   queued(user: string): QueueRow | undefined {
@@ -291,11 +395,22 @@ export class GroupStore {
   }
 
   enqueueReceipt(user: string, nextAt: number): void {
-    this.#db.run`INSERT INTO receipt_queue (user, next_at) VALUES (${user}, ${nextAt}) ON CONFLICT (user) DO NOTHING`;
+    if (this.#receiptsDone.delete(user)) {
+      // Its row is still there from the receipt that arrived: it stands for this one now, afresh.
+      this.#db.run`
+        INSERT INTO receipt_queue (user, next_at) VALUES (${user}, ${nextAt})
+        ON CONFLICT (user) DO UPDATE SET attempts = 0, next_at = excluded.next_at`;
+    } else {
+      this.#db.run`INSERT INTO receipt_queue (user, next_at) VALUES (${user}, ${nextAt}) ON CONFLICT (user) DO NOTHING`;
+    }
   }
 
+  /**
+   * The sender has the newest watermarks. Their row goes at the next flush;
+   * lost in a crash, the alarm sends the same watermarks again (harmless).
+   */
   receiptDone(user: string): void {
-    this.#db.run`DELETE FROM receipt_queue WHERE user = ${user}`;
+    this.#receiptsDone.add(user);
   }
 
   /** False when the receipt ran out of attempts and was dropped. */
@@ -311,6 +426,7 @@ export class GroupStore {
   }
 
   dueReceipts(now: number, limit: number): string[] {
+    this.flush();
     return this.#db.all<{ user: string }>`SELECT user FROM receipt_queue WHERE next_at <= ${now} ORDER BY next_at LIMIT ${limit}`.map((r) => r.user);
   }
 
@@ -321,7 +437,8 @@ export class GroupStore {
     return row?.t ?? undefined;
   }
 
-  hasPendingFanout(): boolean {
-    return this.#db.one`SELECT 1 AS x FROM fanout LIMIT 1` !== undefined;
+  /** Members with a queue row, and when it is due. */
+  queuedUsers(): Map<string, number> {
+    return new Map(this.#db.all<{ user: string; next_at: number }>`SELECT user, next_at FROM member_queue`.map((r) => [r.user, r.next_at]));
   }
 }

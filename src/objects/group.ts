@@ -7,19 +7,26 @@ import { backoffDelay } from "./lib/backoff";
 import { armAlarmFor } from "./lib/alarm";
 import { accountStub, userStub } from "./lib/stubs";
 import { forEachLimited } from "./lib/concurrency";
+import { Slots } from "./lib/slots";
 import { costs } from "./lib/metrics";
 import { mayAct, roleAfter, successorAdmin, visibleTo, type GroupAction } from "./group-rules";
-import { GroupStore, type MemberRow, type QueueRow } from "./group-store";
+import { GroupStore, type QueueRow } from "./group-store";
 
 export const DEFAULT_GROUP_CAP = 1024;
 /** Member objects called at once during fan-out: 1,024 members is not 1,024 sequential awaits. */
 const FANOUT_CONCURRENCY = 64;
-/** Messages fanned out together when they pile up under load. */
+/** Log entries dispatched together when they pile up (after a restart, say). */
 const FANOUT_BATCH = 50;
 /** Messages re-sent to a lagging member in one call. */
 const CATCH_UP_BATCH = 200;
 /** If the object is evicted mid fan-out, the alarm picks it up after this. */
 const FANOUT_SAFETY_MS = 5_000;
+/**
+ * How long acknowledgements (and clean-ups after work that succeeded) gather
+ * in memory before one commit writes them all: every member acknowledges
+ * every message, so a commit each would cost N commits per message.
+ */
+const FLUSH_AFTER_MS = 5;
 
 export type GroupResult<T> = { ok: true; value: T } | { ok: false; code: FrameErrorCode; message?: string };
 
@@ -27,6 +34,20 @@ export type GroupResult<T> = { ok: true; value: T } | { ok: false; code: FrameEr
 export interface GroupDelivery {
   membership?: GroupMembership;
   messages: GroupMessage[];
+}
+
+/**
+ * One member's direct pushes: one call at a time, so its object gets entries
+ * in order, and a slow member keeps no one else waiting. Entries dispatched
+ * while its call is out only raise `target`; the next call carries them all.
+ */
+interface Lane {
+  /** The member's object has everything it may see up to this seq. */
+  sent: number;
+  /** It is owed everything up to this seq. */
+  target: number;
+  /** Settles once nothing is owed (delivered, or left to the member's queue). */
+  done: Promise<void>;
 }
 
 export interface GroupPage {
@@ -43,14 +64,23 @@ export interface GroupPage {
  * per-member receipt watermarks, and durable per-member retry queues for the
  * fan-out to members' objects. Every call names the acting user, which only
  * ever comes from that user's own object, and is authorised here.
+ *
+ * Per message its happy path costs the send's own commit and a share of one
+ * flush: acknowledgements, the end of a fan-out and receipts that arrived
+ * are written together (see acknowledge). Fan-out goes through one lane per
+ * member, so a slow member object delays only itself.
  */
 export class GroupObject extends DurableObject<Env> {
   readonly #store: GroupStore;
   readonly #retry: RetryPolicy;
   readonly #cap: number;
-  #fanningOut: Promise<void> | undefined;
+  /** Log entries up to this seq were handed to lanes or queues (this instance). */
+  #dispatched = 0;
+  readonly #lanes = new Map<string, Lane>();
+  readonly #calls = new Slots(FANOUT_CONCURRENCY);
   readonly #draining = new Map<string, Promise<void>>();
   readonly #receipting = new Map<string, Promise<void>>();
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -166,6 +196,7 @@ export class GroupObject extends DurableObject<Env> {
   async sync(actor: string, after: number | undefined, limit: number): Promise<GroupResult<GroupPage>> {
     const member = this.#store.member(actor);
     if (!member) return fail("not_a_member");
+    await this.#announceReceipts();
     const ceiling = member.left_seq ?? this.#store.head;
     let messages: GroupMessage[];
     let more: boolean;
@@ -184,6 +215,7 @@ export class GroupObject extends DurableObject<Env> {
   async history(actor: string, before: number | undefined, limit: number): Promise<GroupResult<GroupPage>> {
     const member = this.#store.member(actor);
     if (!member) return fail("not_a_member");
+    await this.#announceReceipts();
     const ceiling = member.left_seq ?? this.#store.head;
     let messages = this.#store.before(member.joined_seq, Math.min(before ?? ceiling + 1, ceiling + 1), limit + 1);
     const more = messages.length > limit;
@@ -191,10 +223,24 @@ export class GroupObject extends DurableObject<Env> {
     return { ok: true, value: { messages, more, head: ceiling, ...this.#store.announced() } };
   }
 
-  /** A member's device has received / read the log up to `upto`. */
+  /**
+   * A member's device has received / read the log up to `upto`.
+   *
+   * Every member acknowledges every message, so a write (a commit) per call
+   * would cost N commits per message. The move is kept in memory and the
+   * call answered at once; a flush FLUSH_AFTER_MS later writes every move
+   * gathered meanwhile in one commit and only then tells senders. So "ok"
+   * here means accepted, not yet durable, and nothing depends on more: the
+   * device gets no answer on success, and group.receipt, group.page
+   * watermarks and group.msginfo are all answered after the moves they
+   * count were written (sync, history and message info flush first). A
+   * crash before the flush loses the move until that member acknowledges
+   * again: a watermark covers everything before it, and devices acknowledge
+   * each new message and every group.sync, so it comes late, never wrong.
+   */
   async acknowledge(actor: string, kind: "delivered" | "read", upto: number): Promise<GroupResult<null>> {
     if (!this.#store.member(actor)) return fail("not_a_member");
-    if (this.#store.acknowledge(actor, kind, upto, Date.now())) await this.#announceReceipts();
+    if (this.#store.acknowledge(actor, kind, upto, Date.now())) this.#flushSoon();
     return { ok: true, value: null };
   }
 
@@ -224,8 +270,10 @@ export class GroupObject extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     costs.alarmRuns++;
+    // Deferred writes first (work that finished is not due again), and any move they complete is announced.
+    await this.#flush();
     const now = Date.now();
-    if (this.#store.hasPendingFanout()) await this.#fanOut();
+    this.#fanOut();
     const exhausted: QueueRow[] = [];
     await forEachLimited(this.#store.dueMembers(now, 1_000), FANOUT_CONCURRENCY, async (user) => {
       const row = await this.#drain(user);
@@ -234,6 +282,8 @@ export class GroupObject extends DurableObject<Env> {
     await this.#reportFailures(exhausted);
     await forEachLimited(this.#store.dueReceipts(now, 1_000), FANOUT_CONCURRENCY, (user) => this.#sendReceipt(user));
     await this.#armAlarm();
+    // A member's call still hangs: come back, so that if this instance is gone by then, the next one fans out again.
+    if (this.#lanes.size > 0) await armAlarmFor(this.ctx.storage, Date.now() + FANOUT_SAFETY_MS);
   }
 
   async #afterAppend(): Promise<void> {
@@ -242,50 +292,100 @@ export class GroupObject extends DurableObject<Env> {
       costs.alarmsSet++;
       await this.ctx.storage.setAlarm(Date.now() + FANOUT_SAFETY_MS);
     }
-    void this.#fanOut();
+    this.#fanOut();
     await this.#announceReceipts();
   }
 
-  /** Pushes new log entries to every current member's object, in batches, with bounded concurrency. */
-  #fanOut(): Promise<void> {
-    this.#fanningOut ??= this.#fanOutLoop().finally(() => (this.#fanningOut = undefined));
-    return this.#fanningOut;
-  }
-
-  async #fanOutLoop(): Promise<void> {
+  /**
+   * Hands every log entry not yet dispatched to each current member: through
+   * their lane straight to their object, or through their retry queue if they
+   * are behind. Nothing here waits for a member's object.
+   */
+  #fanOut(): void {
     const group = this.#store.meta()?.id;
     if (!group) return;
-    for (let seqs = this.#store.pendingFanout(FANOUT_BATCH); seqs.length > 0; seqs = this.#store.pendingFanout(FANOUT_BATCH)) {
+    for (let seqs = this.#store.pendingFanout(this.#dispatched, FANOUT_BATCH); seqs.length > 0; seqs = this.#store.pendingFanout(this.#dispatched, FANOUT_BATCH)) {
       const after = seqs[0]! - 1;
       const upto = seqs[seqs.length - 1]!;
       const messages = this.#store.between(after, upto, FANOUT_BATCH);
-      const failed: string[] = [];
-      const direct: MemberRow[] = [];
-      for (const member of this.#store.currentMembers()) {
-        // A member already behind gets this batch through its queue, in order.
-        const queued = this.#store.queued(member.user);
-        if (queued) {
-          this.#store.enqueueMember(member.user, after, upto, false, Date.now());
-          // A queue that is not waiting out a backoff is caught up now.
-          if ((queued.next_at ?? 0) <= Date.now()) void this.#drain(member.user);
-        } else direct.push(member);
-      }
-      await forEachLimited(direct, FANOUT_CONCURRENCY, async (member) => {
-        const visible = visibleTo(member, messages);
-        if (visible.length === 0) return;
-        try {
-          await userStub(this.env, member.user).groupDelivery(group, { messages: visible });
-        } catch (err) {
-          failed.push(member.user);
-          log("group_fanout_failed", { group, member: member.user, error: String(err) });
-        }
-      });
+      const queued = this.#store.queuedUsers();
       const now = Date.now();
-      // The failed call was the first attempt.
-      for (const user of failed) this.#store.enqueueMember(user, after, upto, false, now + backoffDelay(1, this.#retry), 1);
-      this.#store.fanoutDone(upto);
-      if (failed.length > 0) await this.#armAlarm();
+      for (const member of this.#store.currentMembers()) {
+        const due = queued.get(member.user);
+        if (due !== undefined) {
+          // A member already behind gets this batch through its queue, in order.
+          this.#store.enqueueMember(member.user, after, upto, false, now);
+          // A queue that is not waiting out a backoff is caught up now.
+          if (due <= now) void this.#drain(member.user);
+          continue;
+        }
+        const lane = this.#lanes.get(member.user);
+        if (lane) lane.target = upto;
+        else {
+          const visible = visibleTo(member, messages);
+          if (visible.length > 0) this.#openLane(group, member.user, after, upto, visible);
+        }
+      }
+      this.#dispatched = upto;
     }
+    this.#flushSoon();
+  }
+
+  #openLane(group: string, user: string, after: number, upto: number, first: GroupMessage[]): void {
+    const lane: Lane = { sent: after, target: upto, done: Promise.resolve() };
+    this.#lanes.set(user, lane);
+    lane.done = this.#runLane(group, user, lane, first)
+      .catch((err) => log("group_lane_failed", { group, member: user, error: String(err) }))
+      .finally(() => {
+        this.#lanes.delete(user);
+        // The fan-out may be done further now: its rows go with the next flush.
+        this.#flushSoon();
+      });
+  }
+
+  /** Pushes what a member is owed, one call at a time, until nothing is. */
+  async #runLane(group: string, user: string, lane: Lane, first: GroupMessage[]): Promise<void> {
+    let upto = lane.target;
+    let messages: GroupMessage[] | undefined = first;
+    for (;;) {
+      try {
+        await this.#calls.run(() => {
+          // What was dispatched while this lane waited (for a slot, or its last call) goes in this call too.
+          if (messages === undefined || lane.target > upto) [upto, messages] = this.#owed(user, lane);
+          return messages.length > 0 ? userStub(this.env, user).groupDelivery(group, { messages }) : Promise.resolve();
+        });
+      } catch (err) {
+        log("group_fanout_failed", { group, member: user, error: String(err) });
+        // The failed call was the first attempt; what was owed meanwhile waits behind it.
+        this.#store.enqueueMember(user, lane.sent, lane.target, false, Date.now() + backoffDelay(1, this.#retry), 1);
+        await this.#armAlarm();
+        return;
+      }
+      lane.sent = upto;
+      if (lane.target <= upto) return;
+      messages = undefined;
+      if (this.#store.queued(user)) {
+        // Membership news queued meanwhile: the queue delivers the rest, after this call, in order.
+        this.#store.enqueueMember(user, lane.sent, lane.target, false, Date.now());
+        void this.#drain(user);
+        return;
+      }
+    }
+  }
+
+  /** The next call of a lane: up to CATCH_UP_BATCH entries after what was sent, those the member may see. */
+  #owed(user: string, lane: Lane): [number, GroupMessage[]] {
+    const member = this.#store.member(user);
+    const batch = this.#store.between(lane.sent, lane.target, CATCH_UP_BATCH);
+    const upto = batch.length === CATCH_UP_BATCH ? batch[batch.length - 1]!.seq : lane.target;
+    return [upto, member ? visibleTo(member, batch) : []];
+  }
+
+  /** Done up to where every lane has delivered: past it, each member got the entry or has it queued. */
+  #fanoutProgress(): number {
+    let done = this.#dispatched;
+    for (const lane of this.#lanes.values()) done = Math.min(done, lane.sent);
+    return done;
   }
 
   /** Queues membership news for these users (and the log after `from`), then tries to deliver it now. */
@@ -319,6 +419,8 @@ export class GroupObject extends DurableObject<Env> {
   async #drainLoop(user: string): Promise<QueueRow | undefined> {
     const meta = this.#store.meta();
     if (!meta) return undefined;
+    // A direct push still on its way goes first; the queue follows it, in order.
+    await this.#lanes.get(user)?.done;
     for (let row = this.#store.queued(user); row; row = this.#store.queued(user)) {
       const member = this.#store.member(user);
       if (!member) return undefined;
@@ -362,7 +464,21 @@ export class GroupObject extends DurableObject<Env> {
     });
   }
 
-  /** When the group-wide watermarks pass new messages, their senders hear of it once. */
+  /** Writes what was deferred in one go (one event, one commit), soon, once per burst. */
+  #flushSoon(): void {
+    this.#flushTimer ??= setTimeout(() => {
+      this.#flushTimer = undefined;
+      this.#flush().catch((err) => log("group_flush_failed", { group: this.#store.meta()?.id, error: String(err) }));
+    }, FLUSH_AFTER_MS);
+  }
+
+  /** Writes the deferred writes; the moves among them may complete a watermark: announced in the same event. */
+  #flush(): Promise<void> {
+    this.#store.fanoutDone(this.#fanoutProgress());
+    return this.#announceReceipts();
+  }
+
+  /** When the group-wide watermarks pass new messages, their senders hear of it once (pending moves written first). */
   async #announceReceipts(): Promise<void> {
     const aggregate = this.#store.aggregate();
     const announced = this.#store.announced();
@@ -393,6 +509,7 @@ export class GroupObject extends DurableObject<Env> {
           if (now.delivered === delivered && now.read === read) break;
         }
         this.#store.receiptDone(user);
+        this.#flushSoon();
       } catch (err) {
         const kept = this.#store.receiptFailed(user, this.#retry, Date.now());
         log("group_receipt_failed", { group, user, dropped: !kept, error: String(err) });

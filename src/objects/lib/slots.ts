@@ -1,0 +1,31 @@
+/**
+ * At most `limit` tasks at once across independent callers, first come first
+ * served: unlike `forEachLimited`, which bounds one list, this bounds calls
+ * that start at different times from different loops (the group's per-member
+ * fan-out lanes).
+ *
+ * @example
+ * const calls = new Slots(64);
+ * await calls.run(() => stub.groupDelivery(group, delivery));
+ */
+export class Slots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(limit: number) {
+    this.#free = limit;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      // The slot passes straight to the next waiter, if any.
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}
