@@ -28,14 +28,20 @@ function bufferedSeqs(client: Client): number[] {
   return client.buffered().flatMap((f) => (f.type === "group.msg" ? [f.message.seq] : []));
 }
 
+/** Ann, Bob and Cat in a new group, Bob's and Cat's phones online, and Bob's object holding every call it gets. */
+async function threeWithBobHeld() {
+  const [ann, bob, cat] = await accounts("ann", "bob", "cat");
+  const { id, group } = await createGroup(ann.user, [bob.user, cat.user]);
+  const bobPhone = await connectReady(bob);
+  const catPhone = await connectReady(cat);
+  const bobDelivery = await controlCalls(bob.user);
+  bobDelivery.set("hold");
+  return { ann, bob, cat, id, group, bobPhone, catPhone, bobDelivery };
+}
+
 describe("a member whose object does not answer", () => {
   it("is queued and receives the message from the alarm once it answers again, exactly once", async () => {
-    const [ann, bob, cat] = await accounts("ann", "bob", "cat");
-    const { id, group } = await createGroup(ann.user, [bob.user, cat.user]);
-    const bobPhone = await connectReady(bob);
-    const catPhone = await connectReady(cat);
-    const bobDelivery = await controlCalls(bob.user);
-    bobDelivery.set("hold");
+    const { ann, bob, id, group, bobPhone, catPhone, bobDelivery } = await threeWithBobHeld();
 
     const { message } = ok(await group.send(ann.user, "c1", "hello"));
     const first = await bobDelivery.nextHeld();
@@ -77,12 +83,7 @@ describe("a member whose object does not answer", () => {
   });
 
   it("gets what was sent while its call hung in its next call, in order, once each", async () => {
-    const [ann, bob, cat] = await accounts("ann", "bob", "cat");
-    const { id, group } = await createGroup(ann.user, [bob.user, cat.user]);
-    const bobPhone = await connectReady(bob);
-    const catPhone = await connectReady(cat);
-    const bobDelivery = await controlCalls(bob.user);
-    bobDelivery.set("hold");
+    const { ann, bob, cat, id, group, bobPhone, catPhone, bobDelivery } = await threeWithBobHeld();
 
     const one = ok(await group.send(ann.user, "c1", "one")).message;
     const hanging = await bobDelivery.nextHeld();
