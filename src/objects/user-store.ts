@@ -74,6 +74,8 @@ export class UserStore {
   #owner: string | undefined;
   #settings: Settings | undefined;
   readonly #lazy = new Map<string, LazyMarks>();
+  /** My groups as stored, read once each: every group push asks. Ids that are not mine are not kept (any client can name one). */
+  readonly #groups = new Map<string, GroupMembership>();
 
   constructor(storage: DurableObjectStorage) {
     this.#db = new Sql(storage.sql);
@@ -506,12 +508,19 @@ export class UserStore {
       INSERT INTO groups (id, name, role, active, rev)
       VALUES (${membership.group}, ${membership.name}, ${membership.role}, ${membership.active ? 1 : 0}, ${rev})
       ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, active = excluded.active, rev = excluded.rev`;
+    // This method is the table's only writer, so the copy stays true.
+    this.#groups.set(membership.group, { ...membership });
     return true;
   }
 
   group(id: string): GroupMembership | undefined {
-    const row = this.#db.one<GroupRow>`SELECT * FROM groups WHERE id = ${id}`;
-    return row && toMembership(row);
+    let known = this.#groups.get(id);
+    if (known === undefined) {
+      const row = this.#db.one<GroupRow>`SELECT * FROM groups WHERE id = ${id}`;
+      if (!row) return undefined;
+      this.#groups.set(id, (known = toMembership(row)));
+    }
+    return { ...known };
   }
 
   // ---- devices -------------------------------------------------------------------
