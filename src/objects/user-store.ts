@@ -74,6 +74,11 @@ export class UserStore {
   #owner: string | undefined;
   #settings: Settings | undefined;
   readonly #lazy = new Map<string, LazyMarks>();
+  /**
+   * Chat rows as stored: a message reads its chat's row several times on
+   * each side. Every write to `chats` below refreshes or drops its copy.
+   */
+  readonly #chats = new Map<string, ChatRow>();
   /** My groups as stored, read once each: every group push asks. Ids that are not mine are not kept (any client can name one). */
   readonly #groups = new Map<string, GroupMembership>();
 
@@ -132,13 +137,35 @@ export class UserStore {
   // ---- chats -------------------------------------------------------------------
 
   chat(peer: string): ChatState | undefined {
-    const row = this.#db.one<ChatRow>`SELECT * FROM chats WHERE peer = ${peer}`;
+    const row = this.#chatRow(peer);
     return row && this.#toChatState(row);
   }
 
   /** "My contacts" for privacy: the people I have a one-to-one chat with. */
   isContact(user: string): boolean {
-    return this.#db.one`SELECT 1 AS x FROM chats WHERE peer = ${user}` !== undefined;
+    return this.#chatRow(user) !== undefined;
+  }
+
+  #chatRow(peer: string): ChatRow | undefined {
+    let row = this.#chats.get(peer);
+    if (row === undefined) {
+      row = this.#db.one<ChatRow>`SELECT * FROM chats WHERE peer = ${peer}`;
+      // Only chats that exist are kept: any client can name a peer.
+      if (row) this.#chats.set(peer, row);
+    }
+    return row;
+  }
+
+  /** Opens the chat's row if it has none yet. */
+  #ensureChat(peer: string): void {
+    if (this.#chatRow(peer)) return;
+    this.#db.run`INSERT INTO chats (peer, rev) VALUES (${peer}, 0) ON CONFLICT (peer) DO NOTHING`;
+  }
+
+  /** Keeps the copy of a row a write just returned. */
+  #keep(row: ChatRow): ChatRow {
+    this.#chats.set(row.peer, row);
+    return row;
   }
 
   // ---- sending ---------------------------------------------------------------
@@ -158,9 +185,8 @@ export class UserStore {
    */
   storeOutgoing(me: string, peer: string, clientId: string, text: string, sentAt: number, queuedUntil?: number): WireMessage & { rev: number } {
     const rev = this.#nextRev();
-    this.#db.run`INSERT INTO chats (peer, rev) VALUES (${peer}, 0) ON CONFLICT (peer) DO NOTHING`;
-    const seq = this.#db.one<{ last_out: number }>`
-      UPDATE chats SET last_out = last_out + 1 WHERE peer = ${peer} RETURNING last_out`!.last_out;
+    this.#ensureChat(peer);
+    const seq = this.#keep(this.#db.one<ChatRow>`UPDATE chats SET last_out = last_out + 1 WHERE peer = ${peer} RETURNING *`!).last_out;
     const id = crypto.randomUUID();
     this.#db.run`
       INSERT INTO messages (rev, id, peer, outgoing, seq, client_id, text, sent_at)
@@ -178,10 +204,10 @@ export class UserStore {
    * the peer I now hold.
    */
   storeIncoming(peer: string, messages: readonly WireMessage[]): { stored: Message[]; lastIn: number } {
-    const lastIn = this.#db.one<{ last_in: number }>`SELECT last_in FROM chats WHERE peer = ${peer}`?.last_in ?? 0;
+    const lastIn = this.#chatRow(peer)?.last_in ?? 0;
     const fresh = messages.filter((m) => m.seq > lastIn).sort((a, b) => a.seq - b.seq);
     if (fresh.length === 0) return { stored: [], lastIn };
-    this.#db.run`INSERT INTO chats (peer, rev) VALUES (${peer}, 0) ON CONFLICT (peer) DO NOTHING`;
+    this.#ensureChat(peer);
     const stored: Message[] = [];
     let previous = lastIn;
     for (const m of fresh) {
@@ -193,7 +219,7 @@ export class UserStore {
         VALUES (${rev}, ${m.id}, ${peer}, 0, ${m.seq}, ${m.clientId}, ${m.text}, ${m.sentAt})`;
       stored.push({ id: m.id, chat: peer, from: m.from, to: m.to, seq: m.seq, clientId: m.clientId, text: m.text, sentAt: m.sentAt, rev });
     }
-    this.#db.run`UPDATE chats SET last_in = ${previous} WHERE peer = ${peer}`;
+    this.#keep(this.#db.one<ChatRow>`UPDATE chats SET last_in = ${previous} WHERE peer = ${peer} RETURNING *`!);
     this.#writeLazyMarks(peer);
     return { stored, lastIn: previous };
   }
@@ -205,7 +231,7 @@ export class UserStore {
    * chat's new state when a watermark moved, undefined otherwise.
    */
   applyPeerReceipts(peer: string, delivered: number, read: number): ChatState | undefined {
-    const chat = this.#db.one<ChatRow>`SELECT * FROM chats WHERE peer = ${peer}`;
+    const chat = this.#chatRow(peer);
     if (!chat) return undefined;
     // Never past what I sent, never backwards; read implies delivered.
     const newRead = Math.max(chat.read, Math.min(read, chat.last_out));
@@ -220,7 +246,7 @@ export class UserStore {
    * moved, and the chat state when my other devices must hear of it (read).
    */
   acknowledge(peer: string, kind: "delivered" | "read", upto: number): { moved: boolean; chat?: ChatState } | undefined {
-    const chat = this.#db.one<ChatRow>`SELECT * FROM chats WHERE peer = ${peer}`;
+    const chat = this.#chatRow(peer);
     if (!chat) return undefined;
     const capped = Math.min(upto, chat.last_in);
     const deliveredByMe = Math.max(chat.delivered_by_me, this.#lazy.get(peer)?.deliveredByMe ?? 0);
@@ -246,6 +272,7 @@ export class UserStore {
         delivered_by_me = COALESCE(${changes.delivered_by_me ?? null}, delivered_by_me),
         rev = ${rev}
       WHERE peer = ${peer} RETURNING *`!;
+    this.#keep(row);
     this.#writeLazyMarks(peer);
     return this.#toChatState(row);
   }
@@ -260,13 +287,14 @@ export class UserStore {
   #writeLazyMarks(peer: string): void {
     const marks = this.#lazy.get(peer);
     if (!marks) return;
-    this.#db.run`
+    const row = this.#db.one<ChatRow>`
       UPDATE chats SET
         peer_has = MAX(peer_has, ${marks.peerHas}),
         delivered_by_me = MAX(delivered_by_me, ${marks.deliveredByMe}),
         told_delivered = MAX(told_delivered, ${marks.toldDelivered}),
         told_read = MAX(told_read, ${marks.toldRead})
-      WHERE peer = ${peer}`;
+      WHERE peer = ${peer} RETURNING *`;
+    if (row) this.#keep(row);
     this.#lazy.delete(peer);
   }
 
@@ -283,7 +311,7 @@ export class UserStore {
 
   /** How far the peer's object holds my messages, as far as I know. */
   #peerHas(peer: string): number {
-    const row = this.#db.one<{ peer_has: number; delivered: number }>`SELECT peer_has, delivered FROM chats WHERE peer = ${peer}`;
+    const row = this.#chatRow(peer);
     return Math.max(this.#lazy.get(peer)?.peerHas ?? 0, row?.peer_has ?? 0, row?.delivered ?? 0);
   }
 
@@ -382,7 +410,7 @@ export class UserStore {
 
   /** My watermarks the peer has not been told yet; undefined when it is up to date. */
   receiptToSend(peer: string): { delivered: number; read: number } | undefined {
-    const chat = this.#db.one<ChatRow>`SELECT * FROM chats WHERE peer = ${peer}`;
+    const chat = this.#chatRow(peer);
     if (!chat) return undefined;
     const marks = this.#lazy.get(peer);
     const delivered = Math.max(chat.delivered_by_me, marks?.deliveredByMe ?? 0);
@@ -426,7 +454,8 @@ export class UserStore {
     if (attemptsExhausted(attempts, policy)) {
       this.#db.run`DELETE FROM receipt_outbox WHERE peer = ${peer}`;
       // Given up: counted as told, so the sweep does not start it over.
-      this.#db.run`UPDATE chats SET told_delivered = delivered_by_me, told_read = read_by_me WHERE peer = ${peer}`;
+      const row = this.#db.one<ChatRow>`UPDATE chats SET told_delivered = delivered_by_me, told_read = read_by_me WHERE peer = ${peer} RETURNING *`;
+      if (row) this.#keep(row);
       return false;
     }
     this.#db.run`UPDATE receipt_outbox SET next_at = ${now + backoffDelay(attempts, policy)} WHERE peer = ${peer}`;

@@ -420,3 +420,28 @@ describe("message status", () => {
     expect(result.later).toEqual(["bob"]);
   });
 });
+
+describe("the store's copy of chat rows", () => {
+  it("agrees with what is stored after sends, hand-overs, receipts, failures and acknowledgements", async () => {
+    const result = await inStore(freshName("store"), (store, state) => {
+      store.setOwner(ME);
+      sendMany(store, "bob", 3);
+      store.deliveredToPeer("bob", 2);
+      store.storeIncoming("bob", [wire("bob", 1), wire("bob", 2)]);
+      store.acknowledge("bob", "delivered", 2);
+      store.receiptSent("bob", 2, 0);
+      store.applyPeerReceipts("bob", 2, 1);
+      store.acknowledge("bob", "read", 1);
+      store.receiptFailed("bob", policy, 0);
+      store.deliveryFailed("bob", "overloaded", policy, 0);
+      sendMany(store, "bob", 1, "later");
+      store.writeAllLazyMarks();
+      // A second store on the same storage starts with no copies: it reads the table.
+      const fresh = new (store.constructor as new (storage: DurableObjectStorage) => UserStore)(state.storage);
+      return { cached: store.chat("bob"), stored: fresh.chat("bob"), cachedToSend: store.receiptToSend("bob"), storedToSend: fresh.receiptToSend("bob") };
+    });
+    expect(result.cached).toEqual(result.stored);
+    expect(result.cached).toMatchObject({ lastOut: 4, lastIn: 2, delivered: 2, read: 1, readByMe: 1 });
+    expect(result.cachedToSend).toEqual(result.storedToSend);
+  });
+});
