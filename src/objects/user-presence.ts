@@ -7,6 +7,14 @@ import { attachmentOf, type SocketAttachment } from "./lib/sockets";
 import type { PresenceRecord } from "./presence";
 import type { UserStore } from "./user-store";
 
+/**
+ * How long a due activity report waits before going to the shard. The first
+ * frame after a wake is usually a message: reporting at once woke the shard
+ * (and made it write) on the same thread, ahead of the message's own way to
+ * the recipient, about 3 ms of the first message's 10 here (docs/performance.md).
+ */
+export const REPORT_DELAY_MS = 100;
+
 /** Presence subscriptions one socket may hold. */
 export const MAX_SUBSCRIPTIONS_PER_SOCKET = 256;
 
@@ -24,6 +32,7 @@ export interface PresenceConfig {
 export class UserPresence {
   #lastActivity = 0;
   #lastReportedAt = 0;
+  #pendingReport: ReturnType<typeof setTimeout> | undefined;
   /** Whether a peer with "contacts" visibility counts me as a contact (asked once per wake-up). */
   readonly #contactOf = new Map<string, boolean>();
 
@@ -43,9 +52,13 @@ export class UserPresence {
     this.#lastActivity = now;
     if (now - this.#lastReportedAt < this.config.writeIntervalMs) return;
     this.#lastReportedAt = now;
-    this.#shard(me)
-      .report(me, { activeAt: now, visibility: this.store.settings().lastSeen })
-      .catch((err) => log("presence_report_failed", { user: me, error: String(err) }));
+    // The report carries the activity's own time, so waiting does not change what it says.
+    this.#pendingReport = setTimeout(() => {
+      this.#pendingReport = undefined;
+      this.#shard(me)
+        .report(me, { activeAt: now, visibility: this.store.settings().lastSeen })
+        .catch((err) => log("presence_report_failed", { user: me, error: String(err) }));
+    }, REPORT_DELAY_MS);
   }
 
   /** The last device disconnected: last seen is the last activity, not the disconnect. */
@@ -56,6 +69,9 @@ export class UserPresence {
     const lastSeen = this.#lastActivity;
     this.#lastActivity = 0;
     this.#lastReportedAt = 0;
+    // An "online" report still waiting must not land after this one.
+    clearTimeout(this.#pendingReport);
+    this.#pendingReport = undefined;
     await this.#shard(me).report(me, { offline: { lastSeen } });
   }
 
