@@ -56,7 +56,7 @@ export function relay(port: number, ready: (port: number) => void): void {
       } else if (f.type === "sync") {
         send({ type: "sync.page", ref: f.ref, messages: [], chats: [], failures: [], groups: [], rev: 0, more: false });
       } else if (f.type === "group.sync") {
-        send({ type: "group.page", ref: f.ref, group: f.group, messages: [], more: false, head: 0, delivered: 0, read: 0 });
+        send({ type: "group.page", ref: f.ref, group: f.group, messages: [], more: false, head: 0, delivered: 0, read: 0, readByMe: 0 });
       }
     });
   });

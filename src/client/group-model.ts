@@ -160,6 +160,8 @@ export class GroupModel {
     group.head = Math.max(group.head, page.head);
     for (const message of page.messages) this.upsert(message);
     this.applyReceipt(page.group, page.delivered, page.read);
+    // What I read on another device counts here too (a new device starts with the right unread count).
+    group.readByMe = Math.max(group.readByMe, page.readByMe);
     return group;
   }
 

@@ -56,6 +56,8 @@ export interface GroupPage {
   head: number;
   delivered: number;
   read: number;
+  /** How far the asking member has read: every one of their devices starts its unread count here. */
+  readByMe: number;
 }
 
 /**
@@ -209,7 +211,7 @@ export class GroupObject extends DurableObject<Env> {
       more = messages.length > limit;
       if (more) messages = messages.slice(0, limit);
     }
-    return { ok: true, value: { messages, more, head: ceiling, ...this.#store.announced() } };
+    return { ok: true, value: { messages, more, head: ceiling, ...this.#store.announced(), readByMe: member.read } };
   }
 
   async history(actor: string, before: number | undefined, limit: number): Promise<GroupResult<GroupPage>> {
@@ -220,7 +222,7 @@ export class GroupObject extends DurableObject<Env> {
     let messages = this.#store.before(member.joined_seq, Math.min(before ?? ceiling + 1, ceiling + 1), limit + 1);
     const more = messages.length > limit;
     if (more) messages = messages.slice(1);
-    return { ok: true, value: { messages, more, head: ceiling, ...this.#store.announced() } };
+    return { ok: true, value: { messages, more, head: ceiling, ...this.#store.announced(), readByMe: member.read } };
   }
 
   /**

@@ -156,6 +156,8 @@ export interface GroupPageFrame {
   /** Every member has received / read the group's messages up to these seqs. */
   delivered: number;
   read: number;
+  /** I have read up to this seq (my own watermark, shared by my devices: the unread count starts here). */
+  readByMe: number;
 }
 /** The group-wide receipt watermarks moved; sent to the senders of the messages they cover. */
 export interface GroupReceiptFrame { type: "group.receipt"; group: string; delivered: number; read: number }

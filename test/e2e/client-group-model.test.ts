@@ -11,7 +11,7 @@ function message(seq: number, from = "bob", overrides: Partial<GroupMessage> = {
 }
 
 function page(messages: GroupMessage[], extra: Partial<GroupPageFrame> = {}): GroupPageFrame {
-  return { type: "group.page", group: G, messages, more: false, head: messages.at(-1)?.seq ?? 0, delivered: 0, read: 0, ...extra };
+  return { type: "group.page", group: G, messages, more: false, head: messages.at(-1)?.seq ?? 0, delivered: 0, read: 0, readByMe: 0, ...extra };
 }
 
 function model(): GroupModel {
@@ -65,6 +65,14 @@ describe("the group model", () => {
     // Writing in the group reads it up to there.
     m.upsert(message(4, "alice"));
     expect(m.unread(G)).toBe(0);
+  });
+
+  it("starts a new device's unread count at the read watermark a page brings, and never moves it back", () => {
+    const m = model();
+    m.applyPage(page([message(1), message(2), message(3)], { readByMe: 2 }));
+    expect(m.unread(G)).toBe(1);
+    m.applyPage(page([], { readByMe: 1 }));
+    expect(m.unread(G)).toBe(1);
   });
 
   it("drops a refused message from view when it is sent again", () => {

@@ -100,6 +100,19 @@ describe("group receipts", () => {
     const next = ok(await group.send(ann, "c2", "again")).message.seq;
     expect(ok(await group.messageInfo(ann, next))).toEqual([{ user: bob, delivered: false, deliveredAt: null, read: false, readAt: null }]);
   });
+
+  it("gives each member's pages that member's own read watermark, so a new device starts with the right unread count", async () => {
+    const [ann, bob, cat] = await registered("ann", "bob", "cat");
+    const { group } = await createGroup(ann, [bob, cat]);
+    const first = ok(await group.send(ann, "c1", "one")).message.seq;
+    const second = ok(await group.send(ann, "c2", "two")).message.seq;
+    ok(await group.acknowledge(bob, "read", first));
+    expect(ok(await group.sync(bob, undefined, 50)).readByMe).toBe(first);
+    expect(ok(await group.history(bob, undefined, 50)).readByMe).toBe(first);
+    // Cat has read nothing; Ann wrote the newest message, which reads the group up to it.
+    expect(ok(await group.sync(cat, undefined, 50)).readByMe).toBe(0);
+    expect(ok(await group.sync(ann, undefined, 50)).readByMe).toBe(second);
+  });
 });
 
 describe("message info", () => {
