@@ -4,6 +4,7 @@ import type { AnyMessage, Target } from "../entries";
 import { lastSeenLabel } from "../format";
 import { Composer } from "./composer";
 import { MessageList } from "./message-list";
+import { FormError } from "./form-error";
 
 interface Props {
   client: EdgechatClient;
@@ -124,11 +125,7 @@ export function Conversation(props: Props) {
         onRetry={retry}
         onInfo={props.onMessageInfo}
       />
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError error={error} />
       <Composer
         disabled={inactive ? "You are no longer a member of this group." : undefined}
         onSend={send}

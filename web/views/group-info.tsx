@@ -3,6 +3,7 @@ import type { EdgechatClient } from "../../src/client";
 import type { GroupInfo } from "../../src/protocol";
 import { messageOf, Modal } from "./modal";
 import { usernames } from "./new-chat";
+import { FormError } from "./form-error";
 
 /** Members and roles; admins add, remove, promote and demote; anyone may leave. */
 export function GroupInfoDialog(props: { client: EdgechatClient; group: string; onClose(): void }) {
@@ -95,11 +96,7 @@ export function GroupInfoDialog(props: { client: EdgechatClient; group: string; 
           </button>
         </form>
       )}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError error={error} />
       {chat?.active && (
         <div class="actions">
           <button type="button" class="danger" disabled={busy} onClick={() => act(() => client.leaveGroup(group))}>

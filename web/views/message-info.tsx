@@ -3,6 +3,7 @@ import type { EdgechatClient, GroupChatMessage } from "../../src/client";
 import type { GroupMsgInfoFrame } from "../../src/protocol";
 import { dayLabel, timeOf } from "../format";
 import { messageOf, Modal } from "./modal";
+import { FormError } from "./form-error";
 
 const when = (ms: number | null) => (ms === null ? "" : `${dayLabel(ms)} ${timeOf(ms)}`);
 
@@ -58,11 +59,7 @@ export function MessageInfo(props: { client: EdgechatClient; message: GroupChatM
           )}
         </>
       )}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError error={error} />
     </Modal>
   );
 }

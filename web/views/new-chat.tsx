@@ -3,6 +3,7 @@ import type { EdgechatClient } from "../../src/client";
 import { USERNAME_PATTERN } from "../../src/protocol";
 import type { Target } from "../entries";
 import { messageOf, Modal } from "./modal";
+import { FormError } from "./form-error";
 
 /** "alice, bob carol" -> ["alice", "bob", "carol"] */
 export function usernames(text: string): string[] {
@@ -26,11 +27,7 @@ export function NewChat(props: { client: EdgechatClient; onOpen(target: Target):
           Username
           <input name="username" required autofocus autocomplete="off" />
         </label>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError error={error} />
         <div class="actions">
           <button type="submit">Start chat</button>
         </div>
@@ -68,11 +65,7 @@ export function NewGroup(props: { client: EdgechatClient; onOpen(target: Target)
           Members (usernames, separated by commas or spaces)
           <input name="members" autocomplete="off" />
         </label>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError error={error} />
         <div class="actions">
           <button type="submit" disabled={busy}>
             Create group

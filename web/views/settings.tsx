@@ -2,6 +2,7 @@ import { useEffect, useState } from "hono/jsx/dom";
 import type { EdgechatClient } from "../../src/client";
 import { VISIBILITIES, type Visibility } from "../../src/protocol";
 import { messageOf, Modal } from "./modal";
+import { FormError } from "./form-error";
 
 const LABELS: Record<Visibility, string> = { everyone: "Everyone", contacts: "My contacts", nobody: "Nobody" };
 
@@ -57,11 +58,7 @@ export function SettingsDialog(props: { client: EdgechatClient; onClose(): void 
           {saved && <p role="status">Saved.</p>}
         </form>
       )}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError error={error} />
     </Modal>
   );
 }

@@ -1,6 +1,7 @@
 import { useState } from "hono/jsx/dom";
 import type { Session } from "../../src/client";
 import { signIn } from "../session";
+import { FormError } from "./form-error";
 
 /** Sign in, or create an account: the same two fields. */
 export function SignIn(props: { onSignedIn(session: Session): void }) {
@@ -42,11 +43,7 @@ export function SignIn(props: { onSignedIn(session: Session): void }) {
           Password
           <input name="password" type="password" autocomplete="current-password" required minlength={8} maxlength={256} />
         </label>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError error={error} />
         <div class="actions">
           <button type="submit" value="login" disabled={busy}>
             Sign in
