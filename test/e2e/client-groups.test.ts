@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { EdgechatClient, type ClientEvents, type Session } from "../../src/client";
+import { EdgechatClient, type Session } from "../../src/client";
+import { untilClients } from "./client-wait";
 import { removeDir, startWorker, type RunningWorker } from "./harness";
 
 // The SDK's groups, presence, typing and settings against the running worker.
@@ -19,7 +20,6 @@ afterAll(async () => {
 });
 
 const PASSWORD = "correct horse battery";
-const EVENTS: (keyof ClientEvents)[] = ["change", "status", "synced", "groupMessage", "groupSent", "groupReceipt", "group", "presence", "typing", "settings"];
 
 async function signUp(prefix: string): Promise<Session> {
   return EdgechatClient.register(worker.url, `${prefix}_${Math.random().toString(36).slice(2, 10)}`, PASSWORD);
@@ -31,26 +31,9 @@ function open(session: Session): EdgechatClient {
   return client;
 }
 
-/** Resolves once `check` holds, re-checked on the clients' events; fails with `what` after the timeout. */
-function until(what: string, watched: EdgechatClient[], check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const offs: (() => void)[] = [];
-    const finish = (error?: Error) => {
-      clearTimeout(timer);
-      offs.forEach((off) => off());
-      if (error) reject(error);
-      else resolve();
-    };
-    const test = () => check() && finish();
-    const timer = setTimeout(() => finish(new Error(`timed out waiting until ${what}`)), timeoutMs);
-    for (const client of watched) for (const event of EVENTS) offs.push(client.on(event, test));
-    test();
-  });
-}
-
 async function online(...sessions: Session[]): Promise<EdgechatClient[]> {
   const opened = sessions.map(open);
-  await until("every client synced", opened, () => opened.every((c) => c.status === "open" && c.rev !== undefined));
+  await untilClients("every client synced", opened, () => opened.every((c) => c.status === "open" && c.rev !== undefined));
   return opened;
 }
 
@@ -64,20 +47,20 @@ describe("group chats through the SDK", () => {
     const [alice, bob, carol] = await online(a, b, c);
     const info = await alice!.createGroup("trip", [b.user, c.user]);
     expect(info.members.map((m) => [m.user, m.role])).toEqual(expect.arrayContaining([[a.user, "admin"], [b.user, "member"], [c.user, "member"]]));
-    await until("everyone has the group", [bob!, carol!], () => bob!.groupChat(info.group)?.name === "trip" && carol!.groupChat(info.group)?.name === "trip");
+    await untilClients("everyone has the group", [bob!, carol!], () => bob!.groupChat(info.group)?.name === "trip" && carol!.groupChat(info.group)?.name === "trip");
 
     const sent = await alice!.sendToGroup(info.group, "who brings the tent?");
     expect(sent).toMatchObject({ mine: true, group: info.group, status: "sent" });
-    await until("both members have it", [bob!, carol!], () => texts(bob!, info.group).length === 1 && texts(carol!, info.group).length === 1);
+    await untilClients("both members have it", [bob!, carol!], () => texts(bob!, info.group).length === 1 && texts(carol!, info.group).length === 1);
     expect(bob!.groupUnread(info.group)).toBe(1);
-    await until("alice sees it delivered to all", [alice!], () => sent.status === "delivered");
+    await untilClients("alice sees it delivered to all", [alice!], () => sent.status === "delivered");
 
     bob!.markGroupRead(info.group);
     expect(bob!.groupUnread(info.group)).toBe(0);
     const partly = await alice!.messageInfo(info.group, sent.seq!);
     expect(partly.members.find((m) => m.user === b.user)).toMatchObject({ delivered: true });
     carol!.markGroupRead(info.group);
-    await until("alice sees it read by all", [alice!], () => sent.status === "read");
+    await untilClients("alice sees it read by all", [alice!], () => sent.status === "read");
     const full = await alice!.messageInfo(info.group, sent.seq!);
     expect(full.members.map((m) => m.read)).toEqual([true, true]);
     expect(texts(bob!, info.group)).toEqual(["who brings the tent?"]);
@@ -94,12 +77,12 @@ describe("group chats through the SDK", () => {
     expect(added.members.map((m) => m.user)).toContain(c.user);
     await alice!.sendToGroup(info.group, "sent while carol was away");
     const [carol] = await online(c);
-    await until("carol caught up", [carol!], () => texts(carol!, info.group).includes("sent while carol was away"));
+    await untilClients("carol caught up", [carol!], () => texts(carol!, info.group).includes("sent while carol was away"));
     expect(carol!.groupChat(info.group)?.messages.filter((m) => m.text === "sent while carol was away")).toHaveLength(1);
 
     const removed = await alice!.removeMember(info.group, b.user);
     expect(removed.members.map((m) => m.user)).not.toContain(b.user);
-    await until("bob sees he was removed", [bob!], () => bob!.groupChat(info.group)?.active === false);
+    await untilClients("bob sees he was removed", [bob!], () => bob!.groupChat(info.group)?.active === false);
   });
 
   it("pages back through a group's older messages", async () => {
@@ -108,7 +91,7 @@ describe("group chats through the SDK", () => {
     const info = await alice!.createGroup("log", [b.user]);
     for (let i = 1; i <= 5; i++) await alice!.sendToGroup(info.group, `m${i}`);
     const [bob] = await online(b);
-    await until("bob synced the group", [bob!], () => texts(bob!, info.group).includes("m5"));
+    await untilClients("bob synced the group", [bob!], () => texts(bob!, info.group).includes("m5"));
     const newest = await bob!.groupHistory(info.group, undefined, 2);
     expect(newest.messages.map((m) => m.text)).toEqual(["m4", "m5"]);
     const older = await bob!.groupHistory(info.group, newest.messages[0]!.seq, 2);
@@ -122,18 +105,18 @@ describe("presence, typing and settings through the SDK", () => {
     const [a, b] = await Promise.all([signUp("alice"), signUp("bob")]);
     const [alice, bob] = await online(a, b);
     await alice!.send(b.user, "hi");
-    await until("bob has it", [bob!], () => (bob!.chat(a.user)?.messages.length ?? 0) === 1);
+    await untilClients("bob has it", [bob!], () => (bob!.chat(a.user)?.messages.length ?? 0) === 1);
     expect(bob!.active()).toBe(true);
     expect(bob!.active()).toBe(false); // throttled
     const state = await alice!.subscribePresence(b.user);
     expect(state).toMatchObject({ user: b.user, hidden: false });
     // Bob's activity may reach his presence shard just after Alice subscribed: then it is pushed.
-    await until("alice sees bob online", [alice!], () => alice!.presenceOf(b.user)?.online === true);
+    await untilClients("alice sees bob online", [alice!], () => alice!.presenceOf(b.user)?.online === true);
 
     bob!.typing({ chat: a.user });
-    await until("alice sees bob typing", [alice!], () => alice!.typingIn({ chat: b.user }).includes(b.user));
+    await untilClients("alice sees bob typing", [alice!], () => alice!.typingIn({ chat: b.user }).includes(b.user));
     bob!.typing({ chat: a.user }, false);
-    await until("alice sees bob stop", [alice!], () => alice!.typingIn({ chat: b.user }).length === 0);
+    await untilClients("alice sees bob stop", [alice!], () => alice!.typingIn({ chat: b.user }).length === 0);
 
     expect(await bob!.getSettings()).toEqual({ lastSeen: "everyone", readReceipts: true });
     expect(await bob!.updateSettings({ lastSeen: "nobody" })).toEqual({ lastSeen: "nobody", readReceipts: true });
@@ -149,10 +132,10 @@ describe("presence, typing and settings through the SDK", () => {
     const [a, b] = await Promise.all([signUp("alice"), signUp("bob")]);
     const [alice, bob] = await online(a, b);
     const info = await alice!.createGroup("typing", [b.user]);
-    await until("bob has the group", [bob!], () => bob!.groupChat(info.group)?.active === true);
+    await untilClients("bob has the group", [bob!], () => bob!.groupChat(info.group)?.active === true);
     alice!.typing({ group: info.group });
-    await until("bob sees alice typing", [bob!], () => bob!.typingIn({ group: info.group }).includes(a.user));
+    await untilClients("bob sees alice typing", [bob!], () => bob!.typingIn({ group: info.group }).includes(a.user));
     await alice!.sendToGroup(info.group, "done typing");
-    await until("the message clears the indicator", [bob!], () => bob!.typingIn({ group: info.group }).length === 0);
+    await untilClients("the message clears the indicator", [bob!], () => bob!.typingIn({ group: info.group }).length === 0);
   });
 });

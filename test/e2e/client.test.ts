@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EdgechatClient, EdgechatHttpError, MemoryStorage, type ClientOptions, type Session, type WebSocketConstructor } from "../../src/client";
 import { startProxy, type NetworkProxy } from "./client-proxy";
+import { untilClients } from "./client-wait";
 import { removeDir, startWorker, type RunningWorker } from "./harness";
 
 let worker: RunningWorker;
@@ -48,28 +49,6 @@ async function proxyTo(url: string): Promise<NetworkProxy> {
   return proxy;
 }
 
-/**
- * Resolves once `check` holds, re-checking on every event of the clients;
- * fails with `what` after the timeout.
- */
-function until(what: string, clients: EdgechatClient[], check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const offs: (() => void)[] = [];
-    const finish = (error?: Error) => {
-      clearTimeout(timer);
-      offs.forEach((off) => off());
-      if (error) reject(error);
-      else resolve();
-    };
-    const test = () => check() && finish();
-    const timer = setTimeout(() => finish(new Error(`timed out waiting until ${what}`)), timeoutMs);
-    for (const client of clients) {
-      for (const event of ["change", "status", "synced", "sent", "receipt", "message", "failed"] as const) offs.push(client.on(event, test));
-    }
-    test();
-  });
-}
-
 /** Node's WebSocket, recording the frames the client sends. */
 function recordingWebSocket(sent: Record<string, unknown>[]): WebSocketConstructor {
   const node: unknown = Reflect.get(globalThis, "WebSocket");
@@ -83,7 +62,7 @@ function recordingWebSocket(sent: Record<string, unknown>[]): WebSocketConstruct
 }
 
 function synced(client: EdgechatClient): Promise<void> {
-  return until("the client synced", [client], () => client.status === "open" && client.rev !== undefined);
+  return untilClients("the client synced", [client], () => client.status === "open" && client.rev !== undefined);
 }
 
 function texts(client: EdgechatClient, chat: string, text?: string): string[] {
@@ -122,14 +101,14 @@ describe("two clients chatting", () => {
     const sent = await alice.send(b.user, "hello bob");
     expect(sent).toMatchObject({ from: a.user, to: b.user, mine: true, seq: 1 });
 
-    await until("bob has the message", [bob], () => texts(bob, a.user, "hello bob").length === 1);
+    await untilClients("bob has the message", [bob], () => texts(bob, a.user, "hello bob").length === 1);
     expect(bob.unread(a.user)).toBe(1);
     // Bob's client acknowledged delivery by itself.
-    await until("alice sees delivered", [alice], () => sent.status === "delivered");
+    await untilClients("alice sees delivered", [alice], () => sent.status === "delivered");
 
     bob.markRead(a.user);
-    await until("alice sees read", [alice], () => sent.status === "read");
-    await until("bob's unread count clears", [bob], () => bob.unread(a.user) === 0);
+    await untilClients("alice sees read", [alice], () => sent.status === "read");
+    await untilClients("bob's unread count clears", [bob], () => bob.unread(a.user) === 0);
     expect(ticks).toEqual(["pending", "sent", "delivered", "read"]);
     expect(texts(bob, a.user)).toEqual(["hello bob"]);
   });
@@ -142,21 +121,21 @@ describe("two clients chatting", () => {
     const bob = open(proxy.url, b, { WebSocket: recordingWebSocket(bobSent) });
     await Promise.all([synced(alice), synced(bob)]);
     await alice.send(b.user, "one");
-    await until("bob has the first message", [bob], () => texts(bob, a.user).length === 1);
+    await untilClients("bob has the first message", [bob], () => texts(bob, a.user).length === 1);
 
     proxy.setOffline(true);
-    await until("bob is disconnected", [bob], () => bob.status !== "open");
+    await untilClients("bob is disconnected", [bob], () => bob.status !== "open");
     const cursor = bob.rev;
     for (const text of ["two", "three", "four"]) await alice.send(b.user, text);
     proxy.setOffline(false);
 
-    await until("bob caught up", [bob], () => texts(bob, a.user).length === 4);
+    await untilClients("bob caught up", [bob], () => texts(bob, a.user).length === 4);
     expect(texts(bob, a.user)).toEqual(["one", "two", "three", "four"]);
     expect(bob.rev).toBeGreaterThan(cursor ?? Infinity);
     const syncs = bobSent.filter((f) => f.type === "sync");
     expect(syncs[0]).not.toHaveProperty("after");
     expect(syncs[1]).toMatchObject({ after: cursor });
-    await until("alice sees all delivered", [alice], () => alice.chat(b.user)?.messages.every((m) => m.status === "delivered") === true);
+    await untilClients("alice sees all delivered", [alice], () => alice.chat(b.user)?.messages.every((m) => m.status === "delivered") === true);
   });
 
   it("keeps a message sent while offline in the outbox and sends it on reconnect", async () => {
@@ -167,16 +146,16 @@ describe("two clients chatting", () => {
     await Promise.all([synced(alice), synced(bob)]);
 
     proxy.setOffline(true);
-    await until("alice is disconnected", [alice], () => alice.status !== "open");
+    await untilClients("alice is disconnected", [alice], () => alice.status !== "open");
     const sending = alice.send(b.user, "typed offline");
-    await until("the message is pending", [alice], () => alice.chat(b.user)?.messages[0]?.status === "pending");
+    await untilClients("the message is pending", [alice], () => alice.chat(b.user)?.messages[0]?.status === "pending");
     expect(alice.outbox()).toMatchObject([{ to: b.user, text: "typed offline" }]);
 
     proxy.setOffline(false);
     const sent = await sending;
     expect(sent.id).toBeTruthy();
     expect(alice.outbox()).toEqual([]);
-    await until("bob has it", [bob], () => texts(bob, a.user, "typed offline").length === 1);
+    await untilClients("bob has it", [bob], () => texts(bob, a.user, "typed offline").length === 1);
   });
 
   it("sends what a closed client left in the outbox from the next client on the same storage", async () => {
@@ -186,15 +165,15 @@ describe("two clients chatting", () => {
     const storage = new MemoryStorage();
     const first = open(proxy.url, a, { storage });
     const lost = first.send(b.user, "left behind");
-    await until("it is stored", [first], () => first.outbox().length === 1);
+    await untilClients("it is stored", [first], () => first.outbox().length === 1);
     first.close();
     await expect(lost).rejects.toThrow(/closed/);
 
     proxy.setOffline(false);
     const bob = open(worker.url, b);
     const second = open(proxy.url, a, { storage });
-    await until("bob has it", [bob], () => texts(bob, a.user, "left behind").length === 1);
-    await until("the outbox is empty", [second], () => second.outbox().length === 0);
+    await untilClients("bob has it", [bob], () => texts(bob, a.user, "left behind").length === 1);
+    await untilClients("the outbox is empty", [second], () => second.outbox().length === 0);
     expect(await storage.load()).toEqual([]);
   });
 
@@ -210,7 +189,7 @@ describe("two clients chatting", () => {
     // The send reaches the server, but neither its acknowledgement nor any pong comes back.
     proxy.silenceExisting();
     const sending = alice.send(b.user, "ack lost");
-    await until("bob has it", [bob], () => texts(bob, a.user, "ack lost").length === 1);
+    await untilClients("bob has it", [bob], () => texts(bob, a.user, "ack lost").length === 1);
     const sent = await sending;
 
     expect(statuses).toContain("connecting");
@@ -236,21 +215,21 @@ describe("a server restart", () => {
     const bob = open(proxy.url, b);
     await Promise.all([synced(alice), synced(bob)]);
     await alice.send(b.user, "before");
-    await until("bob has the first message", [bob], () => texts(bob, a.user).length === 1);
+    await untilClients("bob has the first message", [bob], () => texts(bob, a.user).length === 1);
     let bobSawQueued = 0;
     bob.on("message", (m) => m.text === "queued while down" && bobSawQueued++);
 
     await own.stop();
-    await until("both clients noticed", [alice, bob], () => alice.status !== "open" && bob.status !== "open");
+    await untilClients("both clients noticed", [alice, bob], () => alice.status !== "open" && bob.status !== "open");
     const sending = alice.send(b.user, "queued while down");
-    await until("it waits in the outbox", [alice], () => alice.outbox().length === 1);
+    await untilClients("it waits in the outbox", [alice], () => alice.outbox().length === 1);
 
     own = await startWorker({ persistDir: own.persistDir });
     proxy.setTarget(own.url);
     const sent = await sending;
     expect(sent.seq).toBe(2);
-    await until("bob has it", [bob], () => texts(bob, a.user, "queued while down").length === 1);
-    await until("alice sees it delivered", [alice], () => sent.status === "delivered");
+    await untilClients("bob has it", [bob], () => texts(bob, a.user, "queued while down").length === 1);
+    await untilClients("alice sees it delivered", [alice], () => sent.status === "delivered");
 
     expect(texts(bob, a.user)).toEqual(["before", "queued while down"]);
     expect(bobSawQueued).toBe(1);
