@@ -1,5 +1,4 @@
 import type {
-  FailureReason,
   FrameErrorCode,
   GroupEvent,
   GroupFailedFrame,
@@ -10,26 +9,17 @@ import type {
   GroupRole,
   GroupSentFrame,
 } from "../protocol";
-import type { Tick } from "./model";
+import { insertOrdered, MessageIndex, removeFrom, tickFrom, type ShownMessage } from "./own-messages";
 import type { PendingMessage } from "./storage";
 
-/** A group message as the client shows it. Own messages carry `status`. */
-export interface GroupChatMessage {
-  /** Server id; absent while pending. */
-  id?: string;
-  clientId: string;
+/** A group message as the client shows it. Own messages carry `status`; `seq` is the position in the group's log. */
+export interface GroupChatMessage extends ShownMessage {
   group: string;
-  from: string;
-  mine: boolean;
-  /** Position in the group's log; absent while pending. */
-  seq?: number;
   /** Empty for system messages (`event`). */
   text: string;
   sentAt: number;
   /** A system message: someone joined, left, renamed the group... */
   event?: GroupEvent;
-  status?: Tick;
-  failReason?: FailureReason | FrameErrorCode;
   /** Members the group could not reach for this message after every retry. */
   unreachable?: string[];
 }
@@ -45,10 +35,7 @@ export interface GroupChat {
   delivered: number;
   /** Every member has read the log up to this seq. */
   read: number;
-  /**
-   * I have read up to this seq. Kept by this client only: the server does not
-   * report a member's own read watermark (a new device counts from 0).
-   */
+  /** I have read up to this seq (on any of my devices: `group.page` carries it). */
   readByMe: number;
   /** The newest seq the group's log had when last heard of. */
   head: number;
@@ -68,13 +55,15 @@ export interface GroupChat {
  */
 export class GroupModel {
   readonly #groups = new Map<string, GroupChat>();
-  readonly #byClientId = new Map<string, GroupChatMessage>();
-  readonly #byId = new Map<string, GroupChatMessage>();
-  me: string | undefined;
+  readonly #held = new MessageIndex<GroupChatMessage>();
+
+  /** The signed-in user, once known. */
+  get me(): string | undefined {
+    return this.#held.me;
+  }
 
   setMe(user: string): void {
-    this.me = user;
-    for (const entry of this.#byClientId.values()) if (entry.from === "") entry.from = user;
+    this.#held.setMe(user);
   }
 
   group(id: string): GroupChat | undefined {
@@ -121,19 +110,19 @@ export class GroupModel {
   upsert(message: GroupMessage): { message: GroupChatMessage; added: boolean } {
     const group = this.#groupOf(message.group);
     const mine = message.from === this.me && message.event === undefined;
-    const known = this.#byId.get(message.id) ?? (mine ? this.#byClientId.get(message.clientId) : undefined);
+    const known = this.#held.find(message.id, message.clientId, mine);
     const entry: GroupChatMessage = known ?? { clientId: message.clientId, group: message.group, from: message.from, mine, text: message.text, sentAt: message.sentAt };
     const placed = entry.seq !== undefined;
     Object.assign(entry, { id: message.id, seq: message.seq, sentAt: message.sentAt });
     if (message.event) entry.event = message.event;
     if (!placed) {
-      if (known) remove(group.messages, known);
-      insertBySeq(group.messages, entry);
+      if (known) removeFrom(group.messages, known);
+      insertOrdered(group.messages, entry, (m) => m.seq);
     }
-    this.#index(entry);
+    this.#held.add(entry);
     group.head = Math.max(group.head, message.seq);
     if (mine) {
-      entry.status = groupTick(entry, group);
+      entry.status = tickFrom(entry, group);
       // Writing in a group means having read it up to there.
       group.readByMe = Math.max(group.readByMe, message.seq);
     }
@@ -142,11 +131,11 @@ export class GroupModel {
   }
 
   addPending(pending: PendingMessage): GroupChatMessage {
-    const known = this.#byClientId.get(pending.clientId);
+    const known = this.#held.ownByClientId(pending.clientId);
     if (known) return known;
     const entry: GroupChatMessage = { clientId: pending.clientId, group: pending.to, from: this.me ?? "", mine: true, text: pending.text, sentAt: pending.createdAt, status: "pending" };
     this.#groupOf(pending.to).messages.push(entry);
-    this.#index(entry);
+    this.#held.add(entry);
     return entry;
   }
 
@@ -180,7 +169,7 @@ export class GroupModel {
     const group = this.#groupOf(id);
     group.read = Math.max(group.read, read);
     group.delivered = Math.max(group.delivered, delivered, group.read);
-    for (const m of group.messages) if (m.mine) m.status = groupTick(m, group);
+    for (const m of group.messages) if (m.mine) m.status = tickFrom(m, group);
     return group;
   }
 
@@ -191,7 +180,7 @@ export class GroupModel {
 
   /** Some members could not be reached for one of my messages. */
   fail(report: Omit<GroupFailedFrame, "type">): GroupChatMessage | undefined {
-    const entry = this.#byId.get(report.id) ?? this.#byClientId.get(report.clientId);
+    const entry = this.#held.find(report.id, report.clientId, true);
     if (!entry) return undefined;
     entry.unreachable = [...new Set([...(entry.unreachable ?? []), ...report.members])];
     return entry;
@@ -199,26 +188,18 @@ export class GroupModel {
 
   /** The server refused an own message: it was never stored. */
   reject(clientId: string, code: FrameErrorCode): GroupChatMessage | undefined {
-    const entry = this.#byClientId.get(clientId);
-    if (!entry) return undefined;
-    entry.failReason = code;
-    entry.status = "failed";
-    return entry;
+    return this.#held.reject(clientId, code);
   }
 
   /** Drops a failed message from view (it is being sent again as a new one). */
   discard(clientId: string): void {
-    const entry = this.#byClientId.get(clientId);
-    if (!entry || entry.status !== "failed") return;
-    remove(this.#groupOf(entry.group).messages, entry);
-    this.#byClientId.delete(clientId);
-    if (entry.id) this.#byId.delete(entry.id);
+    const entry = this.#held.discard(clientId);
+    if (entry) removeFrom(this.#groupOf(entry.group).messages, entry);
   }
 
   clear(): void {
     this.#groups.clear();
-    this.#byClientId.clear();
-    this.#byId.clear();
+    this.#held.clear();
   }
 
   #groupOf(id: string): GroupChat {
@@ -236,32 +217,6 @@ export class GroupModel {
     const held = new Set(group.messages.map((m) => m.seq));
     while (held.has(group.cursor + 1)) group.cursor++;
   }
-
-  #index(entry: GroupChatMessage): void {
-    if (entry.id) this.#byId.set(entry.id, entry);
-    if (entry.mine) this.#byClientId.set(entry.clientId, entry);
-  }
-}
-
-/** sent, delivered or read from the group-wide watermarks; failed and pending stick. */
-export function groupTick(message: GroupChatMessage, group: Pick<GroupChat, "delivered" | "read">): Tick {
-  if (message.failReason !== undefined) return "failed";
-  if (message.seq === undefined) return "pending";
-  if (message.seq <= group.read) return "read";
-  if (message.seq <= group.delivered) return "delivered";
-  return "sent";
-}
-
-function insertBySeq(messages: GroupChatMessage[], entry: GroupChatMessage): void {
-  const seq = entry.seq ?? Number.MAX_SAFE_INTEGER;
-  let i = messages.length;
-  while (i > 0 && (messages[i - 1]!.seq ?? Number.MAX_SAFE_INTEGER) > seq) i--;
-  messages.splice(i, 0, entry);
-}
-
-function remove(messages: GroupChatMessage[], entry: GroupChatMessage): void {
-  const i = messages.lastIndexOf(entry);
-  if (i >= 0) messages.splice(i, 1);
 }
 
 function lastActivity(group: GroupChat): number {

@@ -1,28 +1,22 @@
-import type { ChatState, Failure, FailureReason, FrameErrorCode, Message, MessageStatus, MsgSentFrame } from "../protocol";
+import type { ChatState, Failure, FrameErrorCode, Message, MessageStatus, MsgSentFrame } from "../protocol";
+import { insertOrdered, MessageIndex, removeFrom, tickFrom, type ShownMessage } from "./own-messages";
 import type { PendingMessage } from "./storage";
 
-/** A message's ticks; `pending` while it waits in the outbox for the server. */
-export type Tick = "pending" | MessageStatus;
+export type { Tick } from "./own-messages";
 
-/** A message as the client shows it. Own messages carry `status`. */
-export interface ChatMessage {
-  /** Server id; absent while pending. */
-  id?: string;
-  clientId: string;
+/**
+ * A message as the client shows it. Own messages carry `status`; `seq` is the
+ * position in the sender's stream; `failReason` says why it failed (the
+ * server gave up delivering it, or refused the frame).
+ */
+export interface ChatMessage extends ShownMessage {
   chat: string;
-  from: string;
   to: string;
-  mine: boolean;
-  /** Position in the sender's stream; absent while pending. */
-  seq?: number;
   /** Position in this user's log; absent while pending. */
   rev?: number;
   text: string;
   /** The server's stamp, or the local time while pending. */
   sentAt: number;
-  status?: Tick;
-  /** Why it failed: the server gave up delivering it, or refused the frame. */
-  failReason?: FailureReason | FrameErrorCode;
 }
 
 /** One chat: the receipt watermarks and the messages held, by rev, pending ones last. */
@@ -39,15 +33,15 @@ const EMPTY_STATE = { delivered: 0, read: 0, readByMe: 0, lastIn: 0, lastOut: 0,
  */
 export class ChatModel {
   readonly #chats = new Map<string, Chat>();
-  /** Own messages by client id, for acknowledgements and failures. */
-  readonly #byClientId = new Map<string, ChatMessage>();
-  readonly #byId = new Map<string, ChatMessage>();
-  /** The signed-in user, once known; pending messages created before get it then. */
-  me: string | undefined;
+  readonly #held = new MessageIndex<ChatMessage>();
+
+  /** The signed-in user, once known. */
+  get me(): string | undefined {
+    return this.#held.me;
+  }
 
   setMe(user: string): void {
-    this.me = user;
-    for (const entry of this.#byClientId.values()) if (entry.from === "") entry.from = user;
+    this.#held.setMe(user);
   }
 
   chat(name: string): Chat | undefined {
@@ -79,24 +73,24 @@ export class ChatModel {
     const chat = this.#chatOf(message.chat);
     const mine = message.from !== message.chat;
     if (mine && message.status) raiseWatermarks(chat, message.seq, message.status);
-    const known = this.#byId.get(message.id) ?? (mine ? this.#byClientId.get(message.clientId) : undefined);
+    const known = this.#held.find(message.id, message.clientId, mine);
     const entry: ChatMessage = known ?? { clientId: message.clientId, chat: message.chat, from: message.from, to: message.to, mine, text: message.text, sentAt: message.sentAt };
     const placed = entry.rev !== undefined;
     Object.assign(entry, { id: message.id, seq: message.seq, rev: message.rev, sentAt: message.sentAt });
     if (message.failReason) entry.failReason = message.failReason;
     if (message.status === "failed") entry.failReason ??= "unreachable";
     if (!placed) {
-      if (known) remove(chat.messages, known);
-      insertByRev(chat.messages, entry);
+      if (known) removeFrom(chat.messages, known);
+      insertOrdered(chat.messages, entry, (m) => m.rev);
     }
-    this.#index(entry);
-    if (mine) entry.status = tickOf(entry, chat);
+    this.#held.add(entry);
+    if (mine) entry.status = tickFrom(entry, chat);
     return { message: entry, added: known === undefined };
   }
 
   /** A message waiting in the outbox. */
   addPending(pending: PendingMessage): ChatMessage {
-    const known = this.#byClientId.get(pending.clientId);
+    const known = this.#held.ownByClientId(pending.clientId);
     if (known) return known;
     const chat = this.#chatOf(pending.to);
     const entry: ChatMessage = {
@@ -110,7 +104,7 @@ export class ChatModel {
       status: "pending",
     };
     chat.messages.push(entry);
-    this.#index(entry);
+    this.#held.add(entry);
     return entry;
   }
 
@@ -122,7 +116,7 @@ export class ChatModel {
 
   /** The server gave up delivering an own message (`msg.failed`, or a failure in a sync page). */
   fail(failure: Failure): ChatMessage | undefined {
-    const entry = this.#byId.get(failure.id) ?? this.#byClientId.get(failure.clientId);
+    const entry = this.#held.find(failure.id, failure.clientId, true);
     if (!entry) return undefined;
     entry.failReason = failure.reason;
     entry.status = "failed";
@@ -131,20 +125,13 @@ export class ChatModel {
 
   /** The server refused an own message outright: it was never stored. */
   reject(clientId: string, code: FrameErrorCode): ChatMessage | undefined {
-    const entry = this.#byClientId.get(clientId);
-    if (!entry) return undefined;
-    entry.failReason = code;
-    entry.status = "failed";
-    return entry;
+    return this.#held.reject(clientId, code);
   }
 
   /** Drops a failed message from view (it is being sent again as a new one). */
   discard(clientId: string): void {
-    const entry = this.#byClientId.get(clientId);
-    if (!entry || entry.status !== "failed") return;
-    remove(this.#chatOf(entry.chat).messages, entry);
-    this.#byClientId.delete(clientId);
-    if (entry.id) this.#byId.delete(entry.id);
+    const entry = this.#held.discard(clientId);
+    if (entry) removeFrom(this.#chatOf(entry.chat).messages, entry);
   }
 
   /** New receipt watermarks for a chat; they only ever move forward. */
@@ -156,15 +143,14 @@ export class ChatModel {
     chat.lastIn = Math.max(chat.lastIn, state.lastIn);
     chat.lastOut = Math.max(chat.lastOut, state.lastOut);
     chat.rev = Math.max(chat.rev, state.rev);
-    for (const m of chat.messages) if (m.mine) m.status = tickOf(m, chat);
+    for (const m of chat.messages) if (m.mine) m.status = tickFrom(m, chat);
     return chat;
   }
 
   /** Forgets everything (another user signs in). */
   clear(): void {
     this.#chats.clear();
-    this.#byClientId.clear();
-    this.#byId.clear();
+    this.#held.clear();
   }
 
   #chatOf(name: string): Chat {
@@ -172,39 +158,12 @@ export class ChatModel {
     if (!chat) this.#chats.set(name, (chat = { chat: name, ...EMPTY_STATE, messages: [] }));
     return chat;
   }
-
-  #index(entry: ChatMessage): void {
-    if (entry.id) this.#byId.set(entry.id, entry);
-    if (entry.mine) this.#byClientId.set(entry.clientId, entry);
-  }
-}
-
-/** sent, delivered or read from the chat's watermarks; failed and pending stick. */
-export function tickOf(message: ChatMessage, chat: ChatState): Tick {
-  if (message.failReason !== undefined) return "failed";
-  if (message.seq === undefined) return "pending";
-  if (message.seq <= chat.read) return "read";
-  if (message.seq <= chat.delivered) return "delivered";
-  return "sent";
 }
 
 /** A synced own message's status tells what the watermarks were when it was read from the server. */
 function raiseWatermarks(chat: Chat, seq: number, status: MessageStatus): void {
   if (status === "read") chat.read = Math.max(chat.read, seq);
   if (status === "read" || status === "delivered") chat.delivered = Math.max(chat.delivered, seq);
-}
-
-/** Keeps `messages` ordered by rev with pending ones (no rev) at the end; usually an append. */
-function insertByRev(messages: ChatMessage[], entry: ChatMessage): void {
-  const rev = entry.rev ?? Number.MAX_SAFE_INTEGER;
-  let i = messages.length;
-  while (i > 0 && (messages[i - 1]!.rev ?? Number.MAX_SAFE_INTEGER) > rev) i--;
-  messages.splice(i, 0, entry);
-}
-
-function remove(messages: ChatMessage[], entry: ChatMessage): void {
-  const i = messages.lastIndexOf(entry);
-  if (i >= 0) messages.splice(i, 1);
 }
 
 function lastRev(chat: Chat): number {

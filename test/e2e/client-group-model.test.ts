@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GroupModel, groupTick } from "../../src/client";
+import { GroupModel, tickFrom } from "../../src/client";
 import type { GroupMessage, GroupPageFrame } from "../../src/protocol";
 
 // The SDK's group model, in Node without a server.
@@ -51,7 +51,7 @@ describe("the group model", () => {
     expect(sent.status).toBe("delivered");
     m.applyReceipt(G, 2, 3);
     expect(sent.status).toBe("read");
-    expect(groupTick({ ...sent, failReason: "not_a_member" }, m.group(G)!)).toBe("failed");
+    expect(tickFrom({ ...sent, failReason: "not_a_member" }, m.group(G)!)).toBe("failed");
   });
 
   it("counts others' messages after my read watermark as unread, never system messages", () => {

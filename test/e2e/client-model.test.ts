@@ -55,7 +55,7 @@ describe("the sync cursor", () => {
 describe("the chat model", () => {
   it("shows a message synced twice once", () => {
     const model = new ChatModel();
-    model.me = "bob";
+    model.setMe("bob");
     const incoming = message({ from: "alice", to: "bob", chat: "alice" });
     expect(model.upsert(incoming).added).toBe(true);
     expect(model.upsert(incoming).added).toBe(false);
@@ -65,7 +65,7 @@ describe("the chat model", () => {
 
   it("turns a pending message into the stored one and keeps rev order with pending last", () => {
     const model = new ChatModel();
-    model.me = "alice";
+    model.setMe("alice");
     model.addPending({ clientId: "c2", to: "bob", text: "second", createdAt: 5 });
     model.upsert(message({ id: "m1", clientId: "c1", rev: 3, seq: 1, text: "first" }));
     expect(model.chat("bob")?.messages.map((m) => [m.text, m.status])).toEqual([
@@ -79,7 +79,7 @@ describe("the chat model", () => {
 
   it("derives ticks from the receipt watermarks, which never move back", () => {
     const model = new ChatModel();
-    model.me = "alice";
+    model.setMe("alice");
     const one = model.upsert(message({ id: "m1", clientId: "c1", seq: 1, rev: 1 })).message;
     const two = model.upsert(message({ id: "m2", clientId: "c2", seq: 2, rev: 2 })).message;
     const state = { chat: "bob", delivered: 2, read: 1, readByMe: 0, lastIn: 0, lastOut: 2, rev: 3 };
