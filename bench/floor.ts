@@ -47,7 +47,7 @@ export function relay(port: number, ready: (port: number) => void): void {
         const group = f.type === "group.create" ? `g_floor${groups.size}0000` : f.group;
         groups.set(group, [...(groups.get(group) ?? [me]), ...f.members]);
         const info = { group, name: "floor", createdBy: me, createdAt: now, head: 0, cap: 1024, members: [] };
-        send(f.type === "group.create" ? { type: "group.created", ref: f.ref, info } : { type: "group.info", ref: f.ref, info });
+        send(f.type === "group.create" ? { type: "group.created", ref: f.ref, info, duplicate: false } : { type: "group.info", ref: f.ref, info });
       } else if (f.type === "group.send") {
         const seq = next(f.group);
         send({ type: "group.sent", ref: f.ref, clientId: f.clientId, group: f.group, id: f.clientId, seq, sentAt: now, duplicate: false });

@@ -1,6 +1,7 @@
 import type { GroupInfo, GroupMsgInfoFrame, GroupPageFrame, GroupServerFrame, GroupSentFrame } from "../protocol";
 import { EdgechatClosedError } from "./errors";
 import { GroupModel, type GroupChat, type GroupChatMessage } from "./group-model";
+import { randomId } from "./ids";
 import type { ClientLink } from "./link";
 import type { Outbox } from "./outbox";
 import type { RequestFrame } from "./requests";
@@ -35,7 +36,8 @@ export class Groups {
   }
 
   async create(name: string, members: string[]): Promise<GroupInfo> {
-    const frame = await this.#link.request({ type: "group.create", ref: this.#link.nextRef("g"), name, members });
+    // A request unanswered when the socket drops is sent again on the next one: the clientId makes that one group.
+    const frame = await this.#link.request({ type: "group.create", ref: this.#link.nextRef("g"), name, members, clientId: randomId() });
     const info = (frame as Extract<GroupServerFrame, { type: "group.created" }>).info;
     this.#applyInfo(info);
     return info;

@@ -11,8 +11,9 @@ interface PendingRequest {
 
 /**
  * Requests answered by a frame with the same ref (history and the like).
- * They are idempotent reads, so one unanswered when the socket drops is
- * simply sent again on the next connection.
+ * One unanswered when the socket drops is simply sent again on the next
+ * connection: reads are idempotent, and so is group.create with its
+ * clientId. A resent group.rename logs a second entry (docs/guarantees.md).
  */
 export class Requests {
   readonly #pending = new Map<string, PendingRequest>();

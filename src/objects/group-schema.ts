@@ -63,4 +63,13 @@ export const GROUP_MIGRATIONS: readonly string[] = [
     next_at  INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  `
+  -- Membership news that ran out of attempts, as the time to tell it again
+  -- (0: nothing owed). It does not hold up the member's messages: the next
+  -- push to the member carries it, a call from their object sends it, and
+  -- the alarm tries again at this time, since their object cannot show the
+  -- group without it.
+  ALTER TABLE members ADD COLUMN membership_retry_at INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX members_membership_retry ON members (membership_retry_at) WHERE membership_retry_at > 0;
+  `,
 ];

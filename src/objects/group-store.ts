@@ -13,7 +13,12 @@ export type MemberRow = {
   left_seq: number | null;
   delivered: number;
   read: number;
+  /** When their membership news, which ran out of attempts, is told again; 0: nothing owed (see memberFailed). */
+  membership_retry_at: number;
 };
+
+/** Owed membership news is tried again at the longest backoff, and never sooner than this. */
+const OWED_MEMBERSHIP_RETRY_MIN_MS = 60_000;
 
 type MessageRow = { seq: number; id: string; sender: string; client_id: string; text: string; sent_at: number; event: string | null };
 
@@ -39,9 +44,12 @@ type Mark = { user: string; kind: "delivered" | "read"; upto: number; at: number
  * losing them in a crash is harmless is said where each is deferred.
  */
 export class GroupStore {
+  readonly #storage: DurableObjectStorage;
   readonly #db: Sql;
+  /** False until the group is created: see the constructor. */
+  #hasSchema: boolean;
   #group = "";
-  #head: number;
+  #head = 0;
   /** Watermarks accepted and not yet written, per member (each at least the stored one). */
   readonly #watermarks = new Map<string, { delivered: number; read: number }>();
   /** Watermark moves not yet written, for message info times. */
@@ -54,11 +62,26 @@ export class GroupStore {
   /** Senders whose receipt arrived; their `receipt_queue` rows are deleted at the next flush. */
   readonly #receiptsDone = new Set<string>();
 
+  /**
+   * The schema is made by `create`, not here: any user can name any group id,
+   * and a call about one that was never created must write nothing (not even
+   * tables, which would keep an object stored per id asked about). Until
+   * then `meta()` and `member()` answer undefined, and the group object calls
+   * nothing else.
+   */
   constructor(storage: DurableObjectStorage) {
+    this.#storage = storage;
     this.#db = new Sql(storage.sql);
+    this.#hasSchema = this.#db.one`SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'meta'` !== undefined;
+    if (!this.#hasSchema) return;
     migrate(storage, this.#db, GROUP_MIGRATIONS);
     this.#head = this.#db.one<{ h: number | null }>`SELECT MAX(seq) AS h FROM messages`?.h ?? 0;
     this.#group = this.meta()?.id ?? "";
+  }
+
+  /** Whether the group was created (the one check before anything else is called). */
+  get created(): boolean {
+    return this.#group !== "";
   }
 
   /** The newest seq in the log. */
@@ -69,6 +92,7 @@ export class GroupStore {
   // ---- the group itself ----------------------------------------------------------
 
   meta(): { id: string; name: string; createdBy: string; createdAt: number } | undefined {
+    if (!this.#hasSchema) return undefined;
     const rows = this.#db.all<{ key: string; value: string | number }>`SELECT key, value FROM meta`;
     const m = Object.fromEntries(rows.map((r) => [r.key, r.value]));
     if (m.id === undefined) return undefined;
@@ -76,6 +100,10 @@ export class GroupStore {
   }
 
   create(id: string, name: string, creator: string, now: number): void {
+    if (!this.#hasSchema) {
+      migrate(this.#storage, this.#db, GROUP_MIGRATIONS);
+      this.#hasSchema = true;
+    }
     this.#db.run`INSERT INTO meta (key, value) VALUES ('id', ${id}), ('name', ${name}), ('created_by', ${creator}), ('created_at', ${now})`;
     this.#group = id;
   }
@@ -87,6 +115,7 @@ export class GroupStore {
   // ---- members ---------------------------------------------------------------------
 
   member(user: string): MemberRow | undefined {
+    if (!this.#hasSchema) return undefined;
     const row = this.#db.one<MemberRow>`SELECT * FROM members WHERE user = ${user}`;
     return row && this.#withPending(row);
   }
@@ -350,15 +379,23 @@ export class GroupStore {
     return this.#db.one<QueueRow>`SELECT user, after_seq, upto_seq, membership, attempts, next_at FROM member_queue WHERE user = ${user}`;
   }
 
-  /** The member's object must still be told (after, upto] and/or its membership; merges with what is queued. */
+  /**
+   * The member's object must still be told (after, upto] and/or its
+   * membership; merges with what is queued. Membership news owed to the
+   * member (it ran out of attempts earlier) goes with it: the row carries it
+   * from now on.
+   */
   enqueueMember(user: string, after: number, upto: number, membership: boolean, nextAt: number, attempts = 0): void {
     this.#db.run`
       INSERT INTO member_queue (user, after_seq, upto_seq, membership, attempts, next_at)
-      VALUES (${user}, ${after}, ${upto}, ${membership ? 1 : 0}, ${attempts}, ${nextAt})
+      VALUES (${user}, ${after}, ${upto},
+        MAX(${membership ? 1 : 0}, COALESCE((SELECT membership_retry_at > 0 FROM members WHERE user = ${user}), 0)),
+        ${attempts}, ${nextAt})
       ON CONFLICT (user) DO UPDATE SET
         after_seq = MIN(after_seq, excluded.after_seq),
         upto_seq = MAX(upto_seq, excluded.upto_seq),
         membership = MAX(membership, excluded.membership)`;
+    this.#db.run`UPDATE members SET membership_retry_at = 0 WHERE user = ${user} AND membership_retry_at > 0`;
   }
 
   /** The member's object has everything up to `upto`: drop the row unless more was queued meanwhile. */
@@ -376,18 +413,24 @@ export class GroupStore {
       RETURNING user, after_seq, upto_seq, membership, attempts`;
     if (!row) return undefined;
     if (attemptsExhausted(row.attempts, policy)) {
-      if (row.membership === 1) {
-        // Messages are given up (the member syncs them), but not membership
-        // news: without it their object would not know the group at all.
-        this.#db.run`
-          UPDATE member_queue SET attempts = 0, after_seq = upto_seq, next_at = ${now + policy.maxMs} WHERE user = ${user}`;
-      } else {
-        this.#db.run`DELETE FROM member_queue WHERE user = ${user}`;
-      }
+      this.#db.run`DELETE FROM member_queue WHERE user = ${user}`;
+      // Messages are given up (the member syncs them), but not membership
+      // news: without it their object would not know the group at all. It is
+      // owed: told with the next push (or call) that reaches the member, and
+      // by the alarm after the longest backoff, without holding up messages.
+      const retryAt = now + Math.max(policy.maxMs, OWED_MEMBERSHIP_RETRY_MIN_MS);
+      if (row.membership === 1) this.#db.run`UPDATE members SET membership_retry_at = ${retryAt} WHERE user = ${user}`;
       return row;
     }
     this.#db.run`UPDATE member_queue SET next_at = ${now + backoffDelay(row.attempts, policy)} WHERE user = ${user}`;
     return undefined;
+  }
+
+  /** Members whose owed membership news is due to be told again. */
+  owedMembershipDue(now: number, limit: number): MemberRow[] {
+    return this.#db
+      .all<MemberRow>`SELECT * FROM members WHERE membership_retry_at > 0 AND membership_retry_at <= ${now} ORDER BY membership_retry_at LIMIT ${limit}`
+      .map((row) => this.#withPending(row));
   }
 
   dueMembers(now: number, limit: number): string[] {
@@ -433,7 +476,8 @@ export class GroupStore {
   nextDueAt(): number | undefined {
     const row = this.#db.one<{ t: number | null }>`
       SELECT MIN(t) AS t FROM (
-        SELECT MIN(next_at) AS t FROM member_queue UNION ALL SELECT MIN(next_at) FROM receipt_queue)`;
+        SELECT MIN(next_at) AS t FROM member_queue UNION ALL SELECT MIN(next_at) FROM receipt_queue
+        UNION ALL SELECT MIN(membership_retry_at) FROM members WHERE membership_retry_at > 0)`;
     return row?.t ?? undefined;
   }
 

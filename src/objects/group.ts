@@ -2,23 +2,18 @@ import { DurableObject } from "cloudflare:workers";
 import { intVar, retryPolicyFrom, type RetryPolicy } from "../config";
 import type { Env } from "../env";
 import { log } from "../internal";
-import type { FrameErrorCode, GroupEvent, GroupInfo, GroupMembership, GroupMessage, GroupMsgInfoFrame } from "../protocol";
-import { backoffDelay } from "./lib/backoff";
+import type { FrameErrorCode, GroupEvent, GroupInfo, GroupMessage, GroupMsgInfoFrame } from "../protocol";
 import { armAlarmFor } from "./lib/alarm";
 import { accountStub, userStub } from "./lib/stubs";
 import { forEachLimited } from "./lib/concurrency";
-import { Slots } from "./lib/slots";
 import { costs } from "./lib/metrics";
-import { mayAct, roleAfter, successorAdmin, visibleTo, type GroupAction } from "./group-rules";
-import { GroupStore, type QueueRow } from "./group-store";
+import { CATCH_UP_BATCH, FANOUT_CONCURRENCY, GroupFanout } from "./group-fanout";
+import { mayAct, roleAfter, successorAdmin, type GroupAction } from "./group-rules";
+import { GroupStore, type MemberRow, type QueueRow } from "./group-store";
+
+export type { GroupDelivery } from "./group-fanout";
 
 export const DEFAULT_GROUP_CAP = 1024;
-/** Member objects called at once during fan-out: 1,024 members is not 1,024 sequential awaits. */
-const FANOUT_CONCURRENCY = 64;
-/** Log entries dispatched together when they pile up (after a restart, say). */
-const FANOUT_BATCH = 50;
-/** Messages re-sent to a lagging member in one call. */
-const CATCH_UP_BATCH = 200;
 /** If the object is evicted mid fan-out, the alarm picks it up after this. */
 const FANOUT_SAFETY_MS = 5_000;
 /**
@@ -29,26 +24,6 @@ const FANOUT_SAFETY_MS = 5_000;
 const FLUSH_AFTER_MS = 5;
 
 export type GroupResult<T> = { ok: true; value: T } | { ok: false; code: FrameErrorCode; message?: string };
-
-/** What a member's object is told: messages to show and/or its membership. */
-export interface GroupDelivery {
-  membership?: GroupMembership;
-  messages: GroupMessage[];
-}
-
-/**
- * One member's direct pushes: one call at a time, so its object gets entries
- * in order, and a slow member keeps no one else waiting. Entries dispatched
- * while its call is out only raise `target`; the next call carries them all.
- */
-interface Lane {
-  /** The member's object has everything it may see up to this seq. */
-  sent: number;
-  /** It is owed everything up to this seq. */
-  target: number;
-  /** Settles once nothing is owed (delivered, or left to the member's queue). */
-  done: Promise<void>;
-}
 
 export interface GroupPage {
   messages: GroupMessage[];
@@ -69,18 +44,14 @@ export interface GroupPage {
  *
  * Per message its happy path costs the send's own commit and a share of one
  * flush: acknowledgements, the end of a fan-out and receipts that arrived
- * are written together (see acknowledge). Fan-out goes through one lane per
- * member, so a slow member object delays only itself.
+ * are written together (see acknowledge). Fan-out (group-fanout.ts) goes
+ * through one lane per member, so a slow member object delays only itself.
  */
 export class GroupObject extends DurableObject<Env> {
   readonly #store: GroupStore;
   readonly #retry: RetryPolicy;
   readonly #cap: number;
-  /** Log entries up to this seq were handed to lanes or queues (this instance). */
-  #dispatched = 0;
-  readonly #lanes = new Map<string, Lane>();
-  readonly #calls = new Slots(FANOUT_CONCURRENCY);
-  readonly #draining = new Map<string, Promise<void>>();
+  readonly #fanout: GroupFanout;
   readonly #receipting = new Map<string, Promise<void>>();
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -89,17 +60,30 @@ export class GroupObject extends DurableObject<Env> {
     this.#store = new GroupStore(ctx.storage);
     this.#retry = retryPolicyFrom(env);
     this.#cap = intVar(env.GROUP_MEMBER_CAP, DEFAULT_GROUP_CAP);
+    this.#fanout = new GroupFanout(this.#store, this.#retry, {
+      deliver: (user, group, delivery) => userStub(env, user).groupDelivery(group, delivery),
+      armAlarm: () => this.#armAlarm(),
+      flushSoon: () => this.#flushSoon(),
+    });
   }
 
   // ---- membership --------------------------------------------------------------------
 
-  async create(actor: string, id: string, name: string, invited: string[]): Promise<GroupResult<GroupInfo>> {
-    if (this.#store.meta()) return fail("not_authorized", "That group already exists.");
+  /**
+   * Creates the group. Its id comes from the creator's object: derived from
+   * the creator and their clientId when there is one, so a create resent
+   * after a lost answer lands here again and gets the same group back.
+   */
+  async create(actor: string, id: string, name: string, invited: string[]): Promise<GroupResult<{ info: GroupInfo; duplicate: boolean }>> {
+    const existing = this.#createdBefore(actor);
+    if (existing) return existing;
     const members = [...new Set(invited)].filter((u) => u !== actor);
     if (members.length + 1 > this.#cap) return fail("group_full", `A group has at most ${this.#cap} members.`);
     const unknown = await this.#unknownUsers(members);
     if (unknown.length > 0) return fail("unknown_user", `No such users: ${unknown.join(", ")}.`);
-    if (this.#store.meta()) return fail("not_authorized", "That group already exists.");
+    // The lookups awaited: the first of two concurrent sends of one create may have made the group meanwhile.
+    const made = this.#createdBefore(actor);
+    if (made) return made;
     const now = Date.now();
     this.#store.create(id, name, actor, now);
     this.#store.addMember(actor, "admin", 0, now);
@@ -107,7 +91,15 @@ export class GroupObject extends DurableObject<Env> {
     this.#store.appendEvent(actor, { kind: "created", by: actor, name }, now);
     if (members.length > 0) this.#store.appendEvent(actor, { kind: "added", by: actor, users: members }, now);
     await this.#tellMembership([actor, ...members], 0);
-    return { ok: true, value: this.#info() };
+    return { ok: true, value: { info: this.#info(), duplicate: false } };
+  }
+
+  /** The answer to a create when the group exists: the group again for its creator's resend (while a member), a refusal otherwise. */
+  #createdBefore(actor: string): GroupResult<{ info: GroupInfo; duplicate: boolean }> | undefined {
+    const meta = this.#store.meta();
+    if (!meta) return undefined;
+    if (meta.createdBy !== actor) return fail("not_authorized", "That group already exists.");
+    return this.#check(actor, "info") ?? { ok: true, value: { info: this.#info(), duplicate: true } };
   }
 
   async add(actor: string, users: string[]): Promise<GroupResult<GroupInfo>> {
@@ -194,10 +186,22 @@ export class GroupObject extends DurableObject<Env> {
     return { ok: true, value: { message, duplicate: false } };
   }
 
+  /**
+   * The message a member sent with this client id, or null: how a resend is
+   * answered while the sender is over their send rate. Writes nothing.
+   */
+  async sentMessage(actor: string, clientId: string): Promise<GroupResult<GroupMessage | null>> {
+    const denied = this.#check(actor, "send");
+    if (denied) return denied;
+    return { ok: true, value: this.#store.sentByClientId(actor, clientId) ?? null };
+  }
+
   /** A page of the log after `after` (or the newest page), limited to what the member may see. */
   async sync(actor: string, after: number | undefined, limit: number): Promise<GroupResult<GroupPage>> {
+    if (!this.#store.created) return fail("unknown_group");
     const member = this.#store.member(actor);
     if (!member) return fail("not_a_member");
+    await this.#heardFrom(member);
     await this.#announceReceipts();
     const ceiling = member.left_seq ?? this.#store.head;
     let messages: GroupMessage[];
@@ -215,8 +219,10 @@ export class GroupObject extends DurableObject<Env> {
   }
 
   async history(actor: string, before: number | undefined, limit: number): Promise<GroupResult<GroupPage>> {
+    if (!this.#store.created) return fail("unknown_group");
     const member = this.#store.member(actor);
     if (!member) return fail("not_a_member");
+    await this.#heardFrom(member);
     await this.#announceReceipts();
     const ceiling = member.left_seq ?? this.#store.head;
     let messages = this.#store.before(member.joined_seq, Math.min(before ?? ceiling + 1, ceiling + 1), limit + 1);
@@ -241,7 +247,10 @@ export class GroupObject extends DurableObject<Env> {
    * each new message and every group.sync, so it comes late, never wrong.
    */
   async acknowledge(actor: string, kind: "delivered" | "read", upto: number): Promise<GroupResult<null>> {
-    if (!this.#store.member(actor)) return fail("not_a_member");
+    if (!this.#store.created) return fail("unknown_group");
+    const member = this.#store.member(actor);
+    if (!member) return fail("not_a_member");
+    await this.#heardFrom(member);
     if (this.#store.acknowledge(actor, kind, upto, Date.now())) this.#flushSoon();
     return { ok: true, value: null };
   }
@@ -272,20 +281,23 @@ export class GroupObject extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     costs.alarmRuns++;
+    // Only a created group sets alarms: otherwise there is nothing (not even tables) to look at.
+    if (!this.#store.created) return;
     // Deferred writes first (work that finished is not due again), and any move they complete is announced.
     await this.#flush();
     const now = Date.now();
-    this.#fanOut();
+    this.#fanout.dispatch();
+    for (const member of this.#store.owedMembershipDue(now, 1_000)) this.#queueOwedMembership(member);
     const exhausted: QueueRow[] = [];
     await forEachLimited(this.#store.dueMembers(now, 1_000), FANOUT_CONCURRENCY, async (user) => {
-      const row = await this.#drain(user);
+      const row = await this.#fanout.drain(user);
       if (row) exhausted.push(row);
     });
     await this.#reportFailures(exhausted);
     await forEachLimited(this.#store.dueReceipts(now, 1_000), FANOUT_CONCURRENCY, (user) => this.#sendReceipt(user));
     await this.#armAlarm();
     // A member's call still hangs: come back, so that if this instance is gone by then, the next one fans out again.
-    if (this.#lanes.size > 0) await armAlarmFor(this.ctx.storage, Date.now() + FANOUT_SAFETY_MS);
+    if (this.#fanout.inFlight) await armAlarmFor(this.ctx.storage, Date.now() + FANOUT_SAFETY_MS);
   }
 
   async #afterAppend(): Promise<void> {
@@ -294,100 +306,8 @@ export class GroupObject extends DurableObject<Env> {
       costs.alarmsSet++;
       await this.ctx.storage.setAlarm(Date.now() + FANOUT_SAFETY_MS);
     }
-    this.#fanOut();
+    this.#fanout.dispatch();
     await this.#announceReceipts();
-  }
-
-  /**
-   * Hands every log entry not yet dispatched to each current member: through
-   * their lane straight to their object, or through their retry queue if they
-   * are behind. Nothing here waits for a member's object.
-   */
-  #fanOut(): void {
-    const group = this.#store.meta()?.id;
-    if (!group) return;
-    for (let seqs = this.#store.pendingFanout(this.#dispatched, FANOUT_BATCH); seqs.length > 0; seqs = this.#store.pendingFanout(this.#dispatched, FANOUT_BATCH)) {
-      const after = seqs[0]! - 1;
-      const upto = seqs[seqs.length - 1]!;
-      const messages = this.#store.between(after, upto, FANOUT_BATCH);
-      const queued = this.#store.queuedUsers();
-      const now = Date.now();
-      for (const member of this.#store.currentMembers()) {
-        const due = queued.get(member.user);
-        if (due !== undefined) {
-          // A member already behind gets this batch through its queue, in order.
-          this.#store.enqueueMember(member.user, after, upto, false, now);
-          // A queue that is not waiting out a backoff is caught up now.
-          if (due <= now) void this.#drain(member.user);
-          continue;
-        }
-        const lane = this.#lanes.get(member.user);
-        if (lane) lane.target = upto;
-        else {
-          const visible = visibleTo(member, messages);
-          if (visible.length > 0) this.#openLane(group, member.user, after, upto, visible);
-        }
-      }
-      this.#dispatched = upto;
-    }
-    this.#flushSoon();
-  }
-
-  #openLane(group: string, user: string, after: number, upto: number, first: GroupMessage[]): void {
-    const lane: Lane = { sent: after, target: upto, done: Promise.resolve() };
-    this.#lanes.set(user, lane);
-    lane.done = this.#runLane(group, user, lane, first)
-      .catch((err) => log("group_lane_failed", { group, member: user, error: String(err) }))
-      .finally(() => {
-        this.#lanes.delete(user);
-        // The fan-out may be done further now: its rows go with the next flush.
-        this.#flushSoon();
-      });
-  }
-
-  /** Pushes what a member is owed, one call at a time, until nothing is. */
-  async #runLane(group: string, user: string, lane: Lane, first: GroupMessage[]): Promise<void> {
-    let upto = lane.target;
-    let messages: GroupMessage[] | undefined = first;
-    for (;;) {
-      try {
-        await this.#calls.run(() => {
-          // What was dispatched while this lane waited (for a slot, or its last call) goes in this call too.
-          if (messages === undefined || lane.target > upto) [upto, messages] = this.#owed(user, lane);
-          return messages.length > 0 ? userStub(this.env, user).groupDelivery(group, { messages }) : Promise.resolve();
-        });
-      } catch (err) {
-        log("group_fanout_failed", { group, member: user, error: String(err) });
-        // The failed call was the first attempt; what was owed meanwhile waits behind it.
-        this.#store.enqueueMember(user, lane.sent, lane.target, false, Date.now() + backoffDelay(1, this.#retry), 1);
-        await this.#armAlarm();
-        return;
-      }
-      lane.sent = upto;
-      if (lane.target <= upto) return;
-      messages = undefined;
-      if (this.#store.queued(user)) {
-        // Membership news queued meanwhile: the queue delivers the rest, after this call, in order.
-        this.#store.enqueueMember(user, lane.sent, lane.target, false, Date.now());
-        void this.#drain(user);
-        return;
-      }
-    }
-  }
-
-  /** The next call of a lane: up to CATCH_UP_BATCH entries after what was sent, those the member may see. */
-  #owed(user: string, lane: Lane): [number, GroupMessage[]] {
-    const member = this.#store.member(user);
-    const batch = this.#store.between(lane.sent, lane.target, CATCH_UP_BATCH);
-    const upto = batch.length === CATCH_UP_BATCH ? batch[batch.length - 1]!.seq : lane.target;
-    return [upto, member ? visibleTo(member, batch) : []];
-  }
-
-  /** Done up to where every lane has delivered: past it, each member got the entry or has it queued. */
-  #fanoutProgress(): number {
-    let done = this.#dispatched;
-    for (const lane of this.#lanes.values()) done = Math.min(done, lane.sent);
-    return done;
   }
 
   /** Queues membership news for these users (and the log after `from`), then tries to deliver it now. */
@@ -399,7 +319,25 @@ export class GroupObject extends DurableObject<Env> {
     }
     await this.#afterAppend();
     await this.#armAlarm();
-    for (const user of users) void this.#drain(user);
+    for (const user of users) void this.#fanout.drain(user);
+  }
+
+  /**
+   * A call from a member's object shows it answers: membership news it is
+   * owed goes now. This is how a former member whose object missed their
+   * departure hears of it, since no push of the group reaches them any more.
+   */
+  async #heardFrom(member: MemberRow): Promise<void> {
+    if (!member.membership_retry_at) return;
+    this.#queueOwedMembership(member);
+    await this.#armAlarm();
+    void this.#fanout.drain(member.user);
+  }
+
+  /** Queues the membership news a member is owed, on its own (their messages are not held up by it). */
+  #queueOwedMembership(member: MemberRow): void {
+    const head = member.left_seq ?? this.#store.head;
+    this.#store.enqueueMember(member.user, head, head, true, Date.now());
   }
 
   /** Removes a member after recording why in the log; they still see that last entry. */
@@ -407,41 +345,6 @@ export class GroupObject extends DurableObject<Env> {
     const message = this.#store.appendEvent(event.kind === "left" ? user : event.by, event, Date.now());
     this.#store.removeMember(user, message.seq);
     await this.#tellMembership([user], message.seq - 1);
-  }
-
-  #drain(user: string): Promise<QueueRow | undefined> {
-    const running = this.#draining.get(user);
-    if (running) return running.then(() => undefined);
-    const promise = this.#drainLoop(user).finally(() => this.#draining.delete(user));
-    this.#draining.set(user, promise.then(() => undefined));
-    return promise;
-  }
-
-  /** Catches one member's object up from its queue row; returns the row if it ran out of attempts. */
-  async #drainLoop(user: string): Promise<QueueRow | undefined> {
-    const meta = this.#store.meta();
-    if (!meta) return undefined;
-    // A direct push still on its way goes first; the queue follows it, in order.
-    await this.#lanes.get(user)?.done;
-    for (let row = this.#store.queued(user); row; row = this.#store.queued(user)) {
-      const member = this.#store.member(user);
-      if (!member) return undefined;
-      const ceiling = Math.min(row.upto_seq, member.left_seq ?? this.#store.head);
-      const batch = this.#store.between(Math.max(row.after_seq, member.joined_seq), ceiling, CATCH_UP_BATCH);
-      const sentUpto = batch.length === CATCH_UP_BATCH ? batch[batch.length - 1]!.seq : row.upto_seq;
-      const delivery: GroupDelivery = { messages: visibleTo(member, batch) };
-      if (row.membership) delivery.membership = { group: meta.id, name: meta.name, role: member.role, active: member.left_seq === null };
-      try {
-        await userStub(this.env, user).groupDelivery(meta.id, delivery);
-        this.#store.memberDone(user, sentUpto, row.membership === 1);
-      } catch (err) {
-        log("group_member_retry_failed", { group: meta.id, member: user, attempts: row.attempts + 1, error: String(err) });
-        const exhausted = this.#store.memberFailed(user, this.#retry, Date.now());
-        await this.#armAlarm();
-        return exhausted;
-      }
-    }
-    return undefined;
   }
 
   /** Tells each sender which members could not be reached for which of their messages. */
@@ -476,7 +379,7 @@ export class GroupObject extends DurableObject<Env> {
 
   /** Writes the deferred writes; the moves among them may complete a watermark: announced in the same event. */
   #flush(): Promise<void> {
-    this.#store.fanoutDone(this.#fanoutProgress());
+    this.#store.fanoutDone(this.#fanout.progress());
     return this.#announceReceipts();
   }
 
@@ -530,7 +433,7 @@ export class GroupObject extends DurableObject<Env> {
 
 
   #check(actor: string, action: GroupAction): GroupResult<never> | undefined {
-    if (!this.#store.meta()) return fail("unknown_group");
+    if (!this.#store.created) return fail("unknown_group");
     const verdict = mayAct(this.#store.member(actor), action);
     return verdict === "ok" ? undefined : fail(verdict);
   }

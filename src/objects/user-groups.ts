@@ -1,7 +1,8 @@
 import type { Env } from "../env";
-import type { ClientFrame, ClientFrameOf, FrameErrorCode, GroupInfo, GroupMessage, Limits, ServerFrame } from "../protocol";
-import type { GroupResult } from "./group";
+import { FRAME_ERRORS, type ClientFrame, type ClientFrameOf, type FrameErrorCode, type GroupInfo, type GroupMessage, type Limits, type ServerFrame } from "../protocol";
+import type { GroupObject, GroupResult } from "./group";
 import type { GroupAcks } from "./group-acks";
+import type { TokenBucket } from "./lib/token-bucket";
 import { costs } from "./lib/metrics";
 import type { UserStore } from "./user-store";
 
@@ -13,6 +14,8 @@ export interface GroupFrameContext {
   store: UserStore;
   limits: Limits;
   acks: GroupAcks;
+  /** My flood guard on sends (all my devices together): each group.send takes a token, a resend gives it back. */
+  sendRate: Pick<TokenBucket, "take" | "refund">;
   me: string;
   reply(frame: ServerFrame): void;
   /** To my other devices. */
@@ -31,10 +34,10 @@ export function isGroupFrame(frame: ClientFrame): frame is GroupFrame {
 export async function handleGroupFrame(ctx: GroupFrameContext, frame: GroupFrame): Promise<void> {
   const { me } = ctx;
   if (frame.type === "group.create") {
-    const id = `g_${crypto.randomUUID().replaceAll("-", "")}`;
+    const id = await groupIdFor(me, frame.clientId);
     costs.rpcCalls++;
     const result = await ctx.env.GROUP.getByName(id).create(me, id, frame.name, frame.members);
-    return answer(ctx, frame, result, (info) => ctx.reply({ type: "group.created", ref: frame.ref, info }));
+    return answer(ctx, frame, result, ({ info, duplicate }) => ctx.reply({ type: "group.created", ref: frame.ref, info, duplicate }));
   }
   if (frame.type === "group.delivered" || frame.type === "group.read") {
     // Never in the group (as far as my own record goes): answered here. Otherwise
@@ -60,7 +63,7 @@ export async function handleGroupFrame(ctx: GroupFrameContext, frame: GroupFrame
     case "group.info":
       return info(ctx, frame, await group.info(me));
     case "group.send":
-      return onSend(ctx, frame, await group.send(me, frame.clientId, frame.text));
+      return onSend(ctx, frame, group);
     case "group.sync": {
       const result = await group.sync(me, frame.after, frame.limit ?? ctx.limits.historyPageSize);
       return answer(ctx, frame, result, (page) => ctx.reply({ type: "group.page", ref: frame.ref, group: frame.group, ...page }));
@@ -76,7 +79,43 @@ export async function handleGroupFrame(ctx: GroupFrameContext, frame: GroupFrame
   }
 }
 
-function onSend(ctx: GroupFrameContext, frame: ClientFrameOf<"group.send">, result: GroupResult<{ message: GroupMessage; duplicate: boolean }>): void {
+/**
+ * The id of a group `creator` creates: `g_` and 32 hex digits. With a
+ * clientId it is the first 128 bits of SHA-256 over (creator, clientId), so
+ * a resent create reaches the group the first one made, while another
+ * user's create with the same clientId gets a group of its own; without
+ * one, random.
+ */
+export async function groupIdFor(creator: string, clientId?: string): Promise<string> {
+  if (clientId === undefined) return `g_${crypto.randomUUID().replaceAll("-", "")}`;
+  // A username has no ":", so no other (creator, clientId) pair gives the same text.
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${creator}:${clientId}`));
+  return `g_${[...new Uint8Array(digest, 0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/**
+ * A send costs a token of my send rate; a resend of a stored message costs
+ * none and is answered whatever the rate, as msg.send does. Only the group
+ * knows what it stored: with a token the group is asked to send, and the
+ * token comes back if the answer is a duplicate; with none, the group is
+ * only asked for the stored message, and anything new is rate_limited.
+ */
+async function onSend(ctx: GroupFrameContext, frame: ClientFrameOf<"group.send">, group: DurableObjectStub<GroupObject>): Promise<void> {
+  const token = ctx.sendRate.take(Date.now());
+  if (token.ok) {
+    const result = await group.send(ctx.me, frame.clientId, frame.text);
+    if (result.ok && result.value.duplicate) ctx.sendRate.refund();
+    return answerSend(ctx, frame, result);
+  }
+  const stored = await group.sentMessage(ctx.me, frame.clientId);
+  if (!stored.ok) return answerSend(ctx, frame, stored);
+  if (stored.value === null) {
+    return ctx.reply({ type: "error", code: "rate_limited", message: FRAME_ERRORS.rate_limited, ref: frame.ref, retryAfterMs: token.retryAfterMs });
+  }
+  answerSend(ctx, frame, { ok: true, value: { message: stored.value, duplicate: true } });
+}
+
+function answerSend(ctx: GroupFrameContext, frame: ClientFrameOf<"group.send">, result: GroupResult<{ message: GroupMessage; duplicate: boolean }>): void {
   answer(ctx, frame, result, ({ message, duplicate }) => {
     ctx.reply({ type: "group.sent", ref: frame.ref, clientId: message.clientId, group: message.group, id: message.id, seq: message.seq, sentAt: message.sentAt, duplicate });
     // The group does not push my own message back to my object: my other devices hear it from here.

@@ -148,7 +148,6 @@ export class UserObject extends DurableObject<Env> {
           frame,
         );
       }
-      if (frame.type === "group.send" && !this.#answerIfFlooding(ws, frame)) return;
       if (isGroupFrame(frame)) {
         return await handleGroupFrame(
           {
@@ -156,6 +155,8 @@ export class UserObject extends DurableObject<Env> {
             store: this.#store,
             limits: this.#limits,
             acks: this.#groupAcks,
+            // group.send takes its token there: a resend of a stored message is answered whatever the rate.
+            sendRate: this.#sendBucket,
             me: socket.user,
             reply: (f) => this.#send(ws, f),
             others: (f) => this.#broadcast(f, ws),
@@ -214,7 +215,7 @@ export class UserObject extends DurableObject<Env> {
   }
 
   /** The per-user token bucket: a flood gets `rate_limited` and writes nothing. */
-  #answerIfFlooding(ws: WebSocket, frame: ClientFrameOf<"msg.send"> | ClientFrameOf<"group.send">): boolean {
+  #answerIfFlooding(ws: WebSocket, frame: ClientFrameOf<"msg.send">): boolean {
     const verdict = this.#sendBucket.take(Date.now());
     if (verdict.ok) return true;
     this.#send(ws, { type: "error", code: "rate_limited", message: FRAME_ERRORS.rate_limited, ref: frame.ref, retryAfterMs: verdict.retryAfterMs });

@@ -12,7 +12,14 @@ const groupName = v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(100))
 export const MAX_MEMBERS_PER_FRAME = 256;
 const usernames = v.pipe(v.array(username), v.maxLength(MAX_MEMBERS_PER_FRAME));
 
-export const GroupCreate = v.object({ type: v.literal("group.create"), ref, name: groupName, members: v.optional(usernames, []) });
+export const GroupCreate = v.object({
+  type: v.literal("group.create"),
+  ref,
+  name: groupName,
+  members: v.optional(usernames, []),
+  /** The idempotency key: a resend with the same one answers the group it created. */
+  clientId: v.optional(id),
+});
 export const GroupAdd = v.object({ type: v.literal("group.add"), ref, group: groupId, members: v.pipe(usernames, v.minLength(1)) });
 export const GroupRemove = v.object({ type: v.literal("group.remove"), ref, group: groupId, member: username });
 export const GroupPromote = v.object({ type: v.literal("group.promote"), ref, group: groupId, member: username });
@@ -132,7 +139,13 @@ export interface GroupMembership {
   active: boolean;
 }
 
-export interface GroupCreatedFrame { type: "group.created"; ref?: string; info: GroupInfo }
+export interface GroupCreatedFrame {
+  type: "group.created";
+  ref?: string;
+  info: GroupInfo;
+  /** True in the answer to a resend (same `clientId`) of the create that made this group. */
+  duplicate: boolean;
+}
 export interface GroupInfoFrame { type: "group.info"; ref?: string; info: GroupInfo }
 export interface GroupSentFrame {
   type: "group.sent";

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { EdgechatClient, type Session } from "../../src/client";
+import { EdgechatClient, type Session, type WebSocketConstructor } from "../../src/client";
+import { startProxy } from "./client-proxy";
 import { untilClients } from "./client-wait";
 import { removeDir, startWorker, type RunningWorker } from "./harness";
 
@@ -98,7 +99,51 @@ describe("group chats through the SDK", () => {
     expect(older.messages.map((m) => m.text)).toEqual(["m2", "m3"]);
     expect(older.more).toBe(true);
   });
+
+  it("makes one group when the answer to createGroup is lost and the request goes again", async () => {
+    const [a, b] = await Promise.all([signUp("alice"), signUp("bob")]);
+    const proxy = await startProxy(worker.url);
+    const creates: Record<string, unknown>[] = [];
+    const alice = new EdgechatClient({
+      url: proxy.url,
+      token: a.token,
+      reconnect: { baseMs: 50, maxMs: 500 },
+      heartbeat: { intervalMs: 500, timeoutMs: 500 },
+      WebSocket: recordingCreates(creates),
+    });
+    clients.push(alice);
+    try {
+      const [bob] = await online(b);
+      await untilClients("alice synced", [alice], () => alice.status === "open" && alice.rev !== undefined);
+
+      // The create reaches the server, but its answer never comes back: the heartbeat notices, and the client reconnects.
+      proxy.silenceExisting();
+      const info = await alice.createGroup("trip", [b.user]);
+
+      expect(creates).toHaveLength(2);
+      expect(creates[1]).toEqual(creates[0]);
+      await untilClients("bob has the group", [bob!], () => bob!.groupChat(info.group) !== undefined);
+      await bob!.sync();
+      expect(bob!.groups().map((g) => g.group)).toEqual([info.group]);
+      expect(alice.groups().map((g) => g.group)).toEqual([info.group]);
+      expect((await alice.groupInfo(info.group)).head).toBe(2);
+    } finally {
+      await proxy.close();
+    }
+  });
 });
+
+/** Node's WebSocket, recording the group.create frames the client sends. */
+function recordingCreates(sent: Record<string, unknown>[]): WebSocketConstructor {
+  const node: unknown = Reflect.get(globalThis, "WebSocket");
+  const Base = node as WebSocketConstructor;
+  return class extends Base {
+    override send(data: string): void {
+      if (data.includes('"group.create"')) sent.push(JSON.parse(data) as Record<string, unknown>);
+      super.send(data);
+    }
+  };
+}
 
 describe("presence, typing and settings through the SDK", () => {
   it("shows a peer online, their typing, and hides last seen when they choose nobody", async () => {

@@ -27,6 +27,11 @@ export class TokenBucket {
     return { ok: false, retryAfterMs: Math.ceil(((1 - this.#tokens) / this.ratePerSec) * 1000) };
   }
 
+  /** Gives back a token taken for work that turned out to cost nothing (a resend answered from storage). */
+  refund(): void {
+    this.#tokens = Math.min(this.burst, this.#tokens + 1);
+  }
+
   #refill(now: number): void {
     const elapsed = Math.max(0, now - this.#updatedAt) / 1000;
     this.#tokens = Math.min(this.burst, this.#tokens + elapsed * this.ratePerSec);

@@ -28,10 +28,6 @@ describe("pushes to members' devices", () => {
     expect(await pushedSeqs(catPhone, id)).toEqual([5]);
   });
 
-  // BUG (src/objects/group.ts #tellMembership): with no `from`, a member is
-  // queued from their joined_seq, so a rename, promote or demote (and the
-  // heir's promotion on leave) makes #drainLoop push the member's whole log
-  // again, to every member for a rename. Turn into `it` once fixed.
   it("does not push old entries again when the group is renamed or a member's role changes", async () => {
     const [ann, bob] = await accounts("ann", "bob");
     const bobPhone = await connectReady(bob);

@@ -67,11 +67,6 @@ describe("group receipts", () => {
     expect(await annPhone.nextOf("group.receipt")).toMatchObject({ delivered: seq, read: 0 });
   });
 
-  // BUG (src/objects/group.ts #announceReceipts / #sendReceipt): while a
-  // receipt call to a sender is in flight, a newer move finds the row already
-  // queued (ON CONFLICT DO NOTHING) and joins the running call, which sends
-  // the older watermarks and then deletes the row: the newer ones are never
-  // sent. Turn into `it` once fixed.
   it("tells the sender the newest watermarks when they move again while a receipt is on its way", async () => {
     const [ann, bob] = await accounts("ann", "bob");
     const { id, group } = await createGroup(ann.user, [bob.user]);

@@ -94,13 +94,6 @@ describe("group roles", () => {
     ]);
   });
 
-  it("answers unknown_group for a group that was never created", async () => {
-    const [ann] = await registered("ann");
-    const group = groupStub(newGroupId());
-    const attempts = [group.info(ann), group.send(ann, "c1", "hi"), group.add(ann, [ann]), group.rename(ann, "x"), group.leave(ann), group.messageInfo(ann, 1)];
-    for (const result of await Promise.all(attempts)) expect(refused(result)).toBe("unknown_group");
-  });
-
   it("refuses unknown users on create and on add, naming them, and changes nothing", async () => {
     const [ann, bob] = await registered("ann", "bob");
     const id = newGroupId();

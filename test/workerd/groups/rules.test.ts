@@ -11,7 +11,7 @@ const EVERYONE: GroupAction[] = ["send", "read", "info", "leave", "msginfo"];
 const ADMINS_ONLY: GroupAction[] = ["add", "remove", "promote", "demote", "rename"];
 
 function row(user: string, patch: Partial<MemberRow> = {}): MemberRow {
-  return { user, role: "member", joined_seq: 0, joined_at: 0, left_seq: null, delivered: 0, read: 0, ...patch };
+  return { user, role: "member", joined_seq: 0, joined_at: 0, left_seq: null, delivered: 0, read: 0, membership_retry_at: 0, ...patch };
 }
 
 function message(seq: number, from: string, event?: GroupMessage["event"]): GroupMessage {
