@@ -3,7 +3,7 @@ import { intVar, retryPolicyFrom, type RetryPolicy } from "../config";
 import type { Env } from "../env";
 import { log } from "../internal";
 import type { FrameErrorCode, GroupEvent, GroupInfo, GroupMessage, GroupMsgInfoFrame } from "../protocol";
-import { armAlarmFor } from "./lib/alarm";
+import { AlarmClock } from "./lib/alarm";
 import { accountStub, userStub } from "./lib/stubs";
 import { forEachLimited } from "./lib/concurrency";
 import { costs } from "./lib/metrics";
@@ -52,6 +52,7 @@ export class GroupObject extends DurableObject<Env> {
   readonly #retry: RetryPolicy;
   readonly #cap: number;
   readonly #fanout: GroupFanout;
+  readonly #alarm: AlarmClock;
   readonly #receipting = new Map<string, Promise<void>>();
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -60,6 +61,7 @@ export class GroupObject extends DurableObject<Env> {
     this.#store = new GroupStore(ctx.storage);
     this.#retry = retryPolicyFrom(env);
     this.#cap = intVar(env.GROUP_MEMBER_CAP, DEFAULT_GROUP_CAP);
+    this.#alarm = new AlarmClock(ctx.storage);
     this.#fanout = new GroupFanout(this.#store, this.#retry, {
       deliver: (user, group, delivery) => userStub(env, user).groupDelivery(group, delivery),
       armAlarm: () => this.#armAlarm(),
@@ -281,6 +283,7 @@ export class GroupObject extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     costs.alarmRuns++;
+    this.#alarm.fired();
     // Only a created group sets alarms: otherwise there is nothing (not even tables) to look at.
     if (!this.#store.created) return;
     // Deferred writes first (work that finished is not due again), and any move they complete is announced.
@@ -297,15 +300,13 @@ export class GroupObject extends DurableObject<Env> {
     await forEachLimited(this.#store.dueReceipts(now, 1_000), FANOUT_CONCURRENCY, (user) => this.#sendReceipt(user));
     await this.#armAlarm();
     // A member's call still hangs: come back, so that if this instance is gone by then, the next one fans out again.
-    if (this.#fanout.inFlight) await armAlarmFor(this.ctx.storage, Date.now() + FANOUT_SAFETY_MS);
+    if (this.#fanout.inFlight) await this.#alarm.atLatest(Date.now() + FANOUT_SAFETY_MS);
   }
 
   async #afterAppend(): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null) {
-      costs.alarmsSet++;
-      await this.ctx.storage.setAlarm(Date.now() + FANOUT_SAFETY_MS);
-    }
+    // The safety net for a fan-out a restart cuts off, in the same commit as
+    // the entry. Under traffic it is already set soon enough, which costs nothing.
+    await this.#alarm.atLatest(Date.now() + FANOUT_SAFETY_MS);
     this.#fanout.dispatch();
     await this.#announceReceipts();
   }
@@ -426,7 +427,7 @@ export class GroupObject extends DurableObject<Env> {
   }
 
   #armAlarm(): Promise<void> {
-    return armAlarmFor(this.ctx.storage, this.#store.nextDueAt());
+    return this.#alarm.atLatest(this.#store.nextDueAt());
   }
 
   // ---- helpers -----------------------------------------------------------------------------
