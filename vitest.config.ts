@@ -26,6 +26,8 @@ export default defineConfig({
                 DELIVERY_BACKOFF_MAX_MS: "4",
                 // Every test registers from the same (absent) client address.
                 LOGIN_RATE_PER_MIN: "100000",
+                // Presence shards write reports behind; tests that read the rows wait for it.
+                PRESENCE_FLUSH_MS: "5",
               },
             },
           }),

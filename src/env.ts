@@ -33,6 +33,7 @@ export interface Env {
   PRESENCE_SHARDS?: string;
   PRESENCE_ONLINE_MS?: string;
   PRESENCE_WRITE_INTERVAL_MS?: string;
+  PRESENCE_FLUSH_MS?: string;
   SEND_RATE_PER_SEC?: string;
   SEND_BURST?: string;
   SHED_BUSY_AT?: string;

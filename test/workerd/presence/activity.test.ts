@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import type { ClientFrame } from "../../../src/protocol";
 import { connectReady, waitUntil } from "../helpers";
-import { chatting, countShardWrites, query, shardRow, waitForRow, waitForSockets } from "./support";
+import { chatting, countShardWrites, query, shardRow, waitForFlush, waitForRow, waitForSockets } from "./support";
 
 /** Frames bob may send in his chat with alice (who wrote him message 1). */
 function framesFor(alice: string): Record<string, ClientFrame> {
@@ -69,11 +69,12 @@ describe("the write throttle", () => {
       if (i % 10 === 0) await scheduler.wait(5); // let the clock move between frames
     }
     await b.barrier();
-    // One more round trip to bob's shard, behind anything bob's object sent it.
+    // One more round trip to bob's shard, behind anything bob's object sent it; then its flush.
     await query(b, bob.user);
+    const stored = await waitForFlush(bob.user);
 
     expect(await writes()).toBe(1);
-    expect((await shardRow(bob.user))?.last_seen).toBe(first.last_seen);
+    expect(stored?.last_seen).toBe(first.last_seen);
   });
 });
 
@@ -100,9 +101,9 @@ describe("the last device leaving", () => {
 
     b.close();
     await waitForSockets(bob.user, 1);
-    // A round trip through bob's object and his shard, behind the close.
+    // A round trip through bob's object and his shard, behind the close; then its flush.
     await query(laptop, bob.user);
-    expect((await shardRow(bob.user))?.online).toBe(1);
+    expect((await waitForFlush(bob.user))?.online).toBe(1);
   });
 
   it("leaves last seen alone when a device connects in the background and goes away", async () => {
@@ -120,6 +121,6 @@ describe("the last device leaving", () => {
     background.close();
     await waitForSockets(bob.user, 0);
     await query(a, bob.user);
-    expect(await shardRow(bob.user)).toMatchObject({ online: 0, last_seen: active.last_seen });
+    expect(await waitForFlush(bob.user)).toMatchObject({ online: 0, last_seen: active.last_seen });
   });
 });

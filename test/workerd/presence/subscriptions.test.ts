@@ -19,9 +19,10 @@ function shardAlarm(user: string): Promise<number | null> {
   return runInDurableObject(shardOf(user), (_instance: PresenceObject, state) => state.storage.getAlarm());
 }
 
-/** Moves the user's stored activity back in time, as if `ms` had passed since. */
-function backdate(user: string, ms: number): Promise<void> {
-  return runInDurableObject(shardOf(user), (_instance: PresenceObject, state) => {
+/** Moves the user's stored activity back in time, as if `ms` had passed since, once the shard has written it. */
+async function backdate(user: string, ms: number): Promise<void> {
+  await waitForRow(user, (r) => r.online === 1, `${user}'s activity is written`);
+  await runInDurableObject(shardOf(user), (_instance: PresenceObject, state) => {
     state.storage.sql.exec("UPDATE presence SET last_seen = last_seen - ? WHERE user = ?", ms, user);
   });
 }

@@ -1,7 +1,7 @@
 /**
  * Helpers for the presence tests inside workerd: a user's presence shard and
- * its stored row, a count of the rows written to it, and two users who
- * already have a one-to-one chat.
+ * its stored row (written behind the reports: wait for it), a count of the
+ * rows written to it, and two users who already have a one-to-one chat.
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { intVar } from "../../../src/config";
@@ -47,18 +47,20 @@ export function subscribersOf(user: string): Promise<string[]> {
  */
 export async function countShardWrites(user: string): Promise<() => Promise<number>> {
   const shard = shardOf(user);
-  await runInDurableObject(shard, (_instance: PresenceObject, state) => {
-    const sql = state.storage.sql;
-    sql.exec("CREATE TABLE IF NOT EXISTS test_presence_writes (user TEXT NOT NULL)");
-    sql.exec(`CREATE TRIGGER IF NOT EXISTS test_presence_inserted AFTER INSERT ON presence
-      BEGIN INSERT INTO test_presence_writes (user) VALUES (NEW.user); END`);
-    sql.exec(`CREATE TRIGGER IF NOT EXISTS test_presence_updated AFTER UPDATE ON presence
-      BEGIN INSERT INTO test_presence_writes (user) VALUES (NEW.user); END`);
-  });
+  await runInDurableObject(shard, (_instance: PresenceObject, state) => logPresenceWrites(state.storage.sql));
   return () =>
     runInDurableObject(shard, (_instance: PresenceObject, state) =>
       state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM test_presence_writes WHERE user = ?", user).one().n,
     );
+}
+
+/** From now on, every row inserted or updated in the shard's presence table adds its user to `test_presence_writes`. */
+export function logPresenceWrites(sql: SqlStorage): void {
+  sql.exec("CREATE TABLE IF NOT EXISTS test_presence_writes (user TEXT NOT NULL)");
+  sql.exec(`CREATE TRIGGER IF NOT EXISTS test_presence_inserted AFTER INSERT ON presence
+    BEGIN INSERT INTO test_presence_writes (user) VALUES (NEW.user); END`);
+  sql.exec(`CREATE TRIGGER IF NOT EXISTS test_presence_updated AFTER UPDATE ON presence
+    BEGIN INSERT INTO test_presence_writes (user) VALUES (NEW.user); END`);
 }
 
 /** Waits until the user's object holds this many open sockets (a closed one has been handled). */
@@ -77,6 +79,23 @@ export async function waitForRow(user: string, check: (row: ShardRow) => boolean
     return row !== undefined && check(row);
   }, what);
   return row!;
+}
+
+/**
+ * Waits until the shard has written what it holds for the user (reports are
+ * written behind, PRESENCE_FLUSH_MS later): its stored row says what the
+ * shard answers. For users still online (an expired one answers offline
+ * until the alarm writes it). Returns the row.
+ */
+export async function waitForFlush(user: string): Promise<ShardRow | undefined> {
+  let row: ShardRow | undefined;
+  await waitUntil(async () => {
+    const [known] = await shardOf(user).query([user]);
+    row = await shardRow(user);
+    if (row === undefined) return known!.lastSeen === null && !known!.online;
+    return row.last_seen === known!.lastSeen && row.online === (known!.online ? 1 : 0) && row.visibility === known!.visibility;
+  }, `${user}'s shard has written what it holds`);
+  return row;
 }
 
 /** Asks for one user's presence over the socket and returns the answer. */
