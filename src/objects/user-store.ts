@@ -79,6 +79,14 @@ export class UserStore {
    * each side. Every write to `chats` below refreshes or drops its copy.
    */
   readonly #chats = new Map<string, ChatRow>();
+  /**
+   * Whether a peer has rows in `outbox` / `receipt_outbox`, once asked: they
+   * exist only after a failed call, and every message asked (two reads per
+   * message). Set by the writes below that add rows; forgotten (asked again)
+   * after a delete that may leave some.
+   */
+  readonly #hasOutbox = new Map<string, boolean>();
+  readonly #hasReceiptRow = new Map<string, boolean>();
   /** My groups as stored, read once each: every group push asks. Ids that are not mine are not kept (any client can name one). */
   readonly #groups = new Map<string, GroupMembership>();
 
@@ -186,13 +194,20 @@ export class UserStore {
   storeOutgoing(me: string, peer: string, clientId: string, text: string, sentAt: number, queuedUntil?: number): WireMessage & { rev: number } {
     const rev = this.#nextRev();
     this.#ensureChat(peer);
-    const seq = this.#keep(this.#db.one<ChatRow>`UPDATE chats SET last_out = last_out + 1 WHERE peer = ${peer} RETURNING *`!).last_out;
+    const marks = this.#takeLazyMarks(peer);
+    const seq = this.#keep(this.#db.one<ChatRow>`
+      UPDATE chats SET last_out = last_out + 1,
+        peer_has = MAX(peer_has, ${marks.peerHas}), delivered_by_me = MAX(delivered_by_me, ${marks.deliveredByMe}),
+        told_delivered = MAX(told_delivered, ${marks.toldDelivered}), told_read = MAX(told_read, ${marks.toldRead})
+      WHERE peer = ${peer} RETURNING *`!).last_out;
     const id = crypto.randomUUID();
     this.#db.run`
       INSERT INTO messages (rev, id, peer, outgoing, seq, client_id, text, sent_at)
       VALUES (${rev}, ${id}, ${peer}, 1, ${seq}, ${clientId}, ${text}, ${sentAt})`;
-    if (queuedUntil !== undefined) this.#db.run`INSERT INTO outbox (rev, peer, next_at) VALUES (${rev}, ${peer}, ${queuedUntil})`;
-    this.#writeLazyMarks(peer);
+    if (queuedUntil !== undefined) {
+      this.#db.run`INSERT INTO outbox (rev, peer, next_at) VALUES (${rev}, ${peer}, ${queuedUntil})`;
+      this.#hasOutbox.set(peer, true);
+    }
     return { id, from: me, to: peer, seq, clientId, text, sentAt, rev };
   }
 
@@ -219,8 +234,12 @@ export class UserStore {
         VALUES (${rev}, ${m.id}, ${peer}, 0, ${m.seq}, ${m.clientId}, ${m.text}, ${m.sentAt})`;
       stored.push({ id: m.id, chat: peer, from: m.from, to: m.to, seq: m.seq, clientId: m.clientId, text: m.text, sentAt: m.sentAt, rev });
     }
-    this.#keep(this.#db.one<ChatRow>`UPDATE chats SET last_in = ${previous} WHERE peer = ${peer} RETURNING *`!);
-    this.#writeLazyMarks(peer);
+    const marks = this.#takeLazyMarks(peer);
+    this.#keep(this.#db.one<ChatRow>`
+      UPDATE chats SET last_in = ${previous},
+        peer_has = MAX(peer_has, ${marks.peerHas}), delivered_by_me = MAX(delivered_by_me, ${marks.deliveredByMe}),
+        told_delivered = MAX(told_delivered, ${marks.toldDelivered}), told_read = MAX(told_read, ${marks.toldRead})
+      WHERE peer = ${peer} RETURNING *`!);
     return { stored, lastIn: previous };
   }
 
@@ -264,16 +283,18 @@ export class UserStore {
 
   #updateChat(peer: string, changes: { delivered?: number; read?: number; read_by_me?: number; delivered_by_me?: number }): ChatState {
     const rev = this.#nextRev();
+    const marks = this.#takeLazyMarks(peer);
     const row = this.#db.one<ChatRow>`
       UPDATE chats SET
         delivered = COALESCE(${changes.delivered ?? null}, delivered),
         read = COALESCE(${changes.read ?? null}, read),
         read_by_me = COALESCE(${changes.read_by_me ?? null}, read_by_me),
-        delivered_by_me = COALESCE(${changes.delivered_by_me ?? null}, delivered_by_me),
+        delivered_by_me = MAX(COALESCE(${changes.delivered_by_me ?? null}, delivered_by_me), ${marks.deliveredByMe}),
+        peer_has = MAX(peer_has, ${marks.peerHas}),
+        told_delivered = MAX(told_delivered, ${marks.toldDelivered}), told_read = MAX(told_read, ${marks.toldRead}),
         rev = ${rev}
       WHERE peer = ${peer} RETURNING *`!;
     this.#keep(row);
-    this.#writeLazyMarks(peer);
     return this.#toChatState(row);
   }
 
@@ -283,7 +304,17 @@ export class UserStore {
     return marks;
   }
 
-  /** Folds the peer's in-memory watermarks into its row; free when the row is being written anyway. */
+  /**
+   * The peer's in-memory watermarks, handed to a write of its chat row that
+   * folds them in (`MAX` with the stored values): zeros when there are none.
+   */
+  #takeLazyMarks(peer: string): LazyMarks {
+    const marks = this.#lazy.get(peer) ?? { peerHas: 0, deliveredByMe: 0, toldDelivered: 0, toldRead: 0 };
+    this.#lazy.delete(peer);
+    return marks;
+  }
+
+  /** Folds the peer's in-memory watermarks into its row on their own (the alarm's sweep, a retry row). */
   #writeLazyMarks(peer: string): void {
     const marks = this.#lazy.get(peer);
     if (!marks) return;
@@ -318,10 +349,13 @@ export class UserStore {
   /** Oldest first: a peer receives my messages in the order I sent them. */
   pendingFor(peer: string, limit: number): WireMessage[] {
     const me = this.owner() ?? "";
+    const peerHas = this.#peerHas(peer);
+    // The usual case after a hand-over: the peer holds my last message.
+    if (peerHas >= (this.#chatRow(peer)?.last_out ?? 0)) return [];
     return this.#db
       .all<{ id: string; seq: number; client_id: string; text: string; sent_at: number }>`
         SELECT id, seq, client_id, text, sent_at FROM messages
-        WHERE peer = ${peer} AND outgoing = 1 AND seq > ${this.#peerHas(peer)} AND failed IS NULL
+        WHERE peer = ${peer} AND outgoing = 1 AND seq > ${peerHas} AND failed IS NULL
         ORDER BY seq LIMIT ${limit}`
       .map((r) => ({ id: r.id, from: me, to: peer, seq: r.seq, clientId: r.client_id, text: r.text, sentAt: r.sent_at }));
   }
@@ -332,7 +366,10 @@ export class UserStore {
 
   /** When the peer's retry queue is next due, if a failed attempt left one. */
   peerDueAt(peer: string): number | undefined {
-    return this.#db.one<{ t: number | null }>`SELECT MIN(next_at) AS t FROM outbox WHERE peer = ${peer}`?.t ?? undefined;
+    if (this.#hasOutbox.get(peer) === false) return undefined;
+    const due = this.#db.one<{ t: number | null }>`SELECT MIN(next_at) AS t FROM outbox WHERE peer = ${peer}`?.t ?? undefined;
+    this.#hasOutbox.set(peer, due !== undefined);
+    return due;
   }
 
   /** The peer's object has stored these messages (by seq, up to and including). */
@@ -341,12 +378,17 @@ export class UserStore {
     marks.peerHas = Math.max(marks.peerHas, uptoSeq);
     // Only a queue that failed before has rows to clear; the check keeps the
     // happy path free of write statements (each would cost a commit).
-    if (this.#db.one`SELECT 1 AS x FROM outbox WHERE peer = ${peer} LIMIT 1` === undefined) return;
+    if (this.#hasOutbox.get(peer) === false) return;
+    if (this.#db.one`SELECT 1 AS x FROM outbox WHERE peer = ${peer} LIMIT 1` === undefined) {
+      this.#hasOutbox.set(peer, false);
+      return;
+    }
     // Driven from the (short) outbox side: the chat's history is never scanned.
     this.#db.run`
       DELETE FROM outbox WHERE rev IN (
         SELECT o.rev FROM outbox o JOIN messages m ON m.rev = o.rev
         WHERE o.peer = ${peer} AND m.seq <= ${uptoSeq})`;
+    this.#hasOutbox.delete(peer);
   }
 
   /**
@@ -374,6 +416,7 @@ export class UserStore {
       INSERT OR IGNORE INTO outbox (rev, peer, next_at)
       SELECT rev, peer, ${now} FROM messages
       WHERE peer = ${peer} AND outgoing = 1 AND seq > ${this.#peerHas(peer)} AND failed IS NULL`;
+    this.#hasOutbox.delete(peer);
     const rows = this.#db.all<{ rev: number; attempts: number }>`
       UPDATE outbox SET attempts = attempts + 1, last_error = ${error.slice(0, 200)}
       WHERE peer = ${peer} RETURNING rev, attempts`;
@@ -391,6 +434,7 @@ export class UserStore {
   #fail(messageRev: number, reason: FailureReason): Failure {
     const rev = this.#nextRev();
     this.#db.run`DELETE FROM outbox WHERE rev = ${messageRev}`;
+    this.#hasOutbox.clear(); // the row's peer is not at hand here; failures are rare
     const row = this.#db.one<{ id: string; client_id: string; peer: string; seq: number }>`
       UPDATE messages SET failed = ${reason}, failed_rev = ${rev} WHERE rev = ${messageRev}
       RETURNING id, client_id, peer, seq`!;
@@ -430,8 +474,11 @@ export class UserStore {
     marks.toldDelivered = Math.max(marks.toldDelivered, delivered);
     marks.toldRead = Math.max(marks.toldRead, read);
     const next = this.receiptToSend(peer);
-    if (next === undefined && this.#db.one`SELECT 1 AS x FROM receipt_outbox WHERE peer = ${peer}` !== undefined) {
-      this.#db.run`DELETE FROM receipt_outbox WHERE peer = ${peer}`;
+    if (next === undefined && this.#hasReceiptRow.get(peer) !== false) {
+      if (this.#db.one`SELECT 1 AS x FROM receipt_outbox WHERE peer = ${peer}` !== undefined) {
+        this.#db.run`DELETE FROM receipt_outbox WHERE peer = ${peer}`;
+      }
+      this.#hasReceiptRow.set(peer, false);
     }
     return next;
   }
@@ -442,6 +489,7 @@ export class UserStore {
     this.#db.run`
       INSERT INTO receipt_outbox (peer, delivered, read, next_at) VALUES (${peer}, 0, 0, ${nextAt})
       ON CONFLICT (peer) DO UPDATE SET next_at = MIN(next_at, excluded.next_at)`;
+    this.#hasReceiptRow.set(peer, true);
   }
 
   /** A call failed: the receipt is retried later. Returns false when it ran out of attempts and was dropped. */
@@ -451,8 +499,10 @@ export class UserStore {
     const { attempts } = this.#db.one<{ attempts: number }>`
       INSERT INTO receipt_outbox (peer, delivered, read, attempts, next_at) VALUES (${peer}, 0, 0, 1, ${now})
       ON CONFLICT (peer) DO UPDATE SET attempts = attempts + 1 RETURNING attempts`!;
+    this.#hasReceiptRow.set(peer, true);
     if (attemptsExhausted(attempts, policy)) {
       this.#db.run`DELETE FROM receipt_outbox WHERE peer = ${peer}`;
+      this.#hasReceiptRow.set(peer, false);
       // Given up: counted as told, so the sweep does not start it over.
       const row = this.#db.one<ChatRow>`UPDATE chats SET told_delivered = delivered_by_me, told_read = read_by_me WHERE peer = ${peer} RETURNING *`;
       if (row) this.#keep(row);
