@@ -17,6 +17,8 @@ export type MemberRow = {
   membership_retry_at: number;
 };
 
+/** Newest log entries kept in memory: a busy fan-out reads the same few for every member's call. */
+const RECENT_ENTRIES = 256;
 /** Owed membership news is tried again at the longest backoff, and never sooner than this. */
 const OWED_MEMBERSHIP_RETRY_MIN_MS = 60_000;
 
@@ -61,6 +63,15 @@ export class GroupStore {
   #fanoutFlushed = 0;
   /** Senders whose receipt arrived; their `receipt_queue` rows are deleted at the next flush. */
   readonly #receiptsDone = new Set<string>();
+  /** The newest entries appended by this instance, consecutive seqs up to the head (entries never change). */
+  #recent: GroupMessage[] = [];
+  /**
+   * Users known to have a member row (current or former) and no membership
+   * news owed: all an acknowledgement needs to know, which would otherwise be
+   * a read per acknowledging member. Rows are never deleted; owing news
+   * (memberFailed) takes a user out.
+   */
+  readonly #settledMembers = new Set<string>();
 
   /**
    * The schema is made by `create`, not here: any user can name any group id,
@@ -113,6 +124,19 @@ export class GroupStore {
   }
 
   // ---- members ---------------------------------------------------------------------
+
+  /**
+   * Whether `user` may acknowledge (has a member row, current or former), and
+   * their row when membership news is owed to them; no read once known.
+   */
+  acknowledger(user: string): { owed?: MemberRow } | undefined {
+    if (this.#settledMembers.has(user)) return {};
+    const row = this.member(user);
+    if (!row) return undefined;
+    if (row.membership_retry_at) return { owed: row };
+    this.#settledMembers.add(user);
+    return {};
+  }
 
   member(user: string): MemberRow | undefined {
     if (!this.#hasSchema) return undefined;
@@ -182,7 +206,11 @@ export class GroupStore {
       VALUES (${seq}, ${id}, ${sender}, ${clientId}, ${text}, ${now}, ${event ? JSON.stringify(event) : null})`;
     this.#db.run`INSERT INTO fanout (seq) VALUES (${seq})`;
     this.#db.run`UPDATE members SET delivered = ${seq}, read = ${seq} WHERE user = ${sender} AND left_seq IS NULL`;
-    return this.#toMessage({ seq, id, sender, client_id: clientId, text, sent_at: now, event: event ? JSON.stringify(event) : null });
+    const message = this.#toMessage({ seq, id, sender, client_id: clientId, text, sent_at: now, event: event ? JSON.stringify(event) : null });
+    if (this.#recent.at(-1)?.seq !== seq - 1) this.#recent = [];
+    this.#recent.push(message);
+    if (this.#recent.length > RECENT_ENTRIES) this.#recent.shift();
+    return message;
   }
 
   /** A system message: ids are derived from the seq so they need no client id. */
@@ -202,6 +230,10 @@ export class GroupStore {
 
   /** Messages in (after, upto], oldest first, at most `limit`. */
   between(after: number, upto: number, limit: number): GroupMessage[] {
+    const first = this.#recent[0]?.seq;
+    if (first !== undefined && after + 1 >= first) {
+      return this.#recent.slice(after + 1 - first, Math.min(upto, after + limit) + 1 - first);
+    }
     return this.#db
       .all<MessageRow>`SELECT * FROM messages WHERE seq > ${after} AND seq <= ${upto} ORDER BY seq LIMIT ${limit}`
       .map((r) => this.#toMessage(r));
@@ -419,7 +451,10 @@ export class GroupStore {
       // owed: told with the next push (or call) that reaches the member, and
       // by the alarm after the longest backoff, without holding up messages.
       const retryAt = now + Math.max(policy.maxMs, OWED_MEMBERSHIP_RETRY_MIN_MS);
-      if (row.membership === 1) this.#db.run`UPDATE members SET membership_retry_at = ${retryAt} WHERE user = ${user}`;
+      if (row.membership === 1) {
+        this.#db.run`UPDATE members SET membership_retry_at = ${retryAt} WHERE user = ${user}`;
+        this.#settledMembers.delete(user);
+      }
       return row;
     }
     this.#db.run`UPDATE member_queue SET next_at = ${now + backoffDelay(row.attempts, policy)} WHERE user = ${user}`;

@@ -250,9 +250,9 @@ export class GroupObject extends DurableObject<Env> {
    */
   async acknowledge(actor: string, kind: "delivered" | "read", upto: number): Promise<GroupResult<null>> {
     if (!this.#store.created) return fail("unknown_group");
-    const member = this.#store.member(actor);
-    if (!member) return fail("not_a_member");
-    await this.#heardFrom(member);
+    const acknowledger = this.#store.acknowledger(actor);
+    if (!acknowledger) return fail("not_a_member");
+    if (acknowledger.owed) await this.#heardFrom(acknowledger.owed);
     if (this.#store.acknowledge(actor, kind, upto, Date.now())) this.#flushSoon();
     return { ok: true, value: null };
   }
