@@ -246,6 +246,25 @@ describe("membership news that could not be delivered", () => {
     expect(await userRows(bob.user, "SELECT id, role, active FROM groups")).toEqual([{ id, role: "member", active: 1 }]);
   });
 
+  it("reaches a member removed while its object was down, once their object acknowledges, though it acknowledged before", async () => {
+    const [ann, bob] = await accounts("ann", "bob");
+    const { id, group } = await createGroup(ann.user, [bob.user]);
+    const { seq } = ok(await group.send(ann.user, "c1", "hi bob")).message;
+    // Known to the group as a member with nothing owed...
+    ok(await group.acknowledge(bob.user, "delivered", seq));
+    const bobDelivery = await controlCalls(bob.user);
+    bobDelivery.set("down");
+    ok(await group.remove(ann.user, bob.user));
+    await waitUntil(async () => bobDelivery.calls >= MAX_ATTEMPTS, "every attempt was made");
+    await settled(id);
+
+    // ...and now owed his removal, which his next acknowledgement brings.
+    await bobDelivery.recover();
+    ok(await group.acknowledge(bob.user, "read", seq));
+    await waitUntil(async () => (await userRows<{ active: number }>(bob.user, "SELECT active FROM groups WHERE id = ?", id))[0]?.active === 0, "bob's object knows he was removed");
+    await settled(id);
+  });
+
   it("is told again by the alarm when no message or call reaches the member", async () => {
     const { bob, id, group, bobDelivery } = await bobAddedWhileDown();
     const [owed] = await groupRows<{ at: number }>(id, "SELECT membership_retry_at AS at FROM members WHERE user = ?", bob.user);
