@@ -12,8 +12,8 @@ interface PendingRequest {
 /**
  * Requests answered by a frame with the same ref (history and the like).
  * One unanswered when the socket drops is simply sent again on the next
- * connection: reads are idempotent, and so is group.create with its
- * clientId. A resent group.rename logs a second entry (docs/guarantees.md).
+ * connection: reads are idempotent, and so are group.create with its
+ * clientId and a rename, add or role change already applied (docs/guarantees.md section 6).
  */
 export class Requests {
   readonly #pending = new Map<string, PendingRequest>();

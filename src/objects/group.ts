@@ -165,6 +165,8 @@ export class GroupObject extends DurableObject<Env> {
   async rename(actor: string, name: string): Promise<GroupResult<GroupInfo>> {
     const denied = this.#check(actor, "rename");
     if (denied) return denied;
+    // Already so named (a rename resent after a lost answer, or a no-op): nothing to log or tell.
+    if (this.#store.meta()?.name === name) return { ok: true, value: this.#info() };
     this.#store.rename(name);
     this.#store.appendEvent(actor, { kind: "renamed", by: actor, name }, Date.now());
     await this.#tellMembership(this.#store.currentMembers().map((m) => m.user), this.#store.head - 1);

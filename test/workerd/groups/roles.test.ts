@@ -94,6 +94,15 @@ describe("group roles", () => {
     ]);
   });
 
+  it("logs a rename once when it is sent again (a resend after a lost answer), and answers it the same", async () => {
+    const [ann, bob] = await registered("ann", "bob");
+    const { group } = await createGroup(ann, [bob]);
+    const first = ok(await group.rename(ann, "Picnic"));
+    const again = ok(await group.rename(ann, "Picnic"));
+    expect(again).toEqual(first);
+    expect(ok(await group.sync(bob, 0, 50)).messages.filter((m) => m.event?.kind === "renamed")).toHaveLength(1);
+  });
+
   it("refuses unknown users on create and on add, naming them, and changes nothing", async () => {
     const [ann, bob] = await registered("ann", "bob");
     const id = newGroupId();
