@@ -200,7 +200,7 @@ export class GroupFanout {
       if (row.membership) delivery.membership = { group: meta.id, name: meta.name, role: member.role, active: member.left_seq === null };
       try {
         await this.#host.deliver(user, meta.id, delivery);
-        this.#store.memberDone(user, sentUpto, row.membership === 1);
+        this.#store.memberDone(user, sentUpto, row.membership);
       } catch (err) {
         log("group_member_retry_failed", { group: meta.id, member: user, attempts: row.attempts + 1, error: String(err) });
         const exhausted = this.#store.memberFailed(user, this.#retry, Date.now());

@@ -24,6 +24,11 @@ const OWED_MEMBERSHIP_RETRY_MIN_MS = 60_000;
 
 type MessageRow = { seq: number; id: string; sender: string; client_id: string; text: string; sent_at: number; event: string | null };
 
+/**
+ * A member's retry queue row. `membership` is 0 when no membership news is
+ * waiting, else the log head when the newest was queued: a call that told an
+ * older one does not clear it (see memberDone).
+ */
 export type QueueRow = { user: string; after_seq: number; upto_seq: number; membership: number; attempts: number; next_at?: number };
 
 /** How many watermark moves per member and kind are kept (at least) for message info times. */
@@ -418,10 +423,12 @@ export class GroupStore {
    * from now on.
    */
   enqueueMember(user: string, after: number, upto: number, membership: boolean, nextAt: number, attempts = 0): void {
+    // Every membership change logs an entry, so the head orders the news.
+    const version = Math.max(1, this.#head);
     this.#db.run`
       INSERT INTO member_queue (user, after_seq, upto_seq, membership, attempts, next_at)
       VALUES (${user}, ${after}, ${upto},
-        MAX(${membership ? 1 : 0}, COALESCE((SELECT membership_retry_at > 0 FROM members WHERE user = ${user}), 0)),
+        MAX(${membership ? version : 0}, COALESCE((SELECT ${version} FROM members WHERE user = ${user} AND membership_retry_at > 0), 0)),
         ${attempts}, ${nextAt})
       ON CONFLICT (user) DO UPDATE SET
         after_seq = MIN(after_seq, excluded.after_seq),
@@ -430,10 +437,15 @@ export class GroupStore {
     this.#db.run`UPDATE members SET membership_retry_at = 0 WHERE user = ${user} AND membership_retry_at > 0`;
   }
 
-  /** The member's object has everything up to `upto`: drop the row unless more was queued meanwhile. */
-  memberDone(user: string, upto: number, membership: boolean): void {
+  /**
+   * The member's object has everything up to `upto`, and the membership news
+   * queued up to `membershipTold` (its version, 0 for none): drop the row
+   * unless more was queued meanwhile, news included.
+   */
+  memberDone(user: string, upto: number, membershipTold: number): void {
     this.#db.run`
-      UPDATE member_queue SET after_seq = MAX(after_seq, ${upto}), membership = CASE WHEN ${membership ? 1 : 0} = 1 THEN 0 ELSE membership END
+      UPDATE member_queue SET after_seq = MAX(after_seq, ${upto}),
+        membership = CASE WHEN membership <= ${membershipTold} THEN 0 ELSE membership END
       WHERE user = ${user}`;
     this.#db.run`DELETE FROM member_queue WHERE user = ${user} AND after_seq >= upto_seq AND membership = 0`;
   }
@@ -451,7 +463,7 @@ export class GroupStore {
       // owed: told with the next push (or call) that reaches the member, and
       // by the alarm after the longest backoff, without holding up messages.
       const retryAt = now + Math.max(policy.maxMs, OWED_MEMBERSHIP_RETRY_MIN_MS);
-      if (row.membership === 1) {
+      if (row.membership > 0) {
         this.#db.run`UPDATE members SET membership_retry_at = ${retryAt} WHERE user = ${user}`;
         this.#settledMembers.delete(user);
       }
