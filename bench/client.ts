@@ -4,6 +4,7 @@
  * process. It keeps no frame history; scenarios read frames as they come.
  */
 import WebSocket from "ws";
+import { GROUP_DELIVERED_HOLD_MS } from "../src/client/client";
 import type { ClientFrame, ServerFrame } from "../src/protocol";
 
 export type FrameOf<K extends ServerFrame["type"]> = Extract<ServerFrame, { type: K }>;
@@ -17,8 +18,9 @@ interface Waiter {
 
 export interface ClientOptions {
   /**
-   * Acknowledge incoming messages the way an app does: `receipt.delivered`
-   * (or `group.delivered`) with the highest seq, coalesced per event-loop turn.
+   * Acknowledge incoming messages the way the SDK does: `receipt.delivered`
+   * with the highest seq, coalesced per event-loop turn, and `group.delivered`
+   * held GROUP_DELIVERED_HOLD_MS (100 ms) first.
    */
   autoDelivered?: boolean;
   timeoutMs?: number;
@@ -34,6 +36,7 @@ export class BenchClient {
   readonly #autoDelivered: boolean;
   readonly #receipts = new Map<string, ClientFrame>();
   #flushScheduled = false;
+  #groupFlushScheduled = false;
   readonly closed: Promise<void>;
   readonly user: string;
 
@@ -153,13 +156,28 @@ export class BenchClient {
     } else {
       return;
     }
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(() => {
-      this.#flushScheduled = false;
-      for (const receipt of this.#receipts.values()) this.send(receipt);
-      this.#receipts.clear();
-    });
+    const group = frame.type === "group.msg";
+    if (group ? this.#groupFlushScheduled : this.#flushScheduled) return;
+    const flush = () => {
+      for (const [key, receipt] of this.#receipts) {
+        if ((receipt.type === "group.delivered") !== group) continue;
+        this.send(receipt);
+        this.#receipts.delete(key);
+      }
+    };
+    if (group) {
+      this.#groupFlushScheduled = true;
+      setTimeout(() => {
+        this.#groupFlushScheduled = false;
+        flush();
+      }, GROUP_DELIVERED_HOLD_MS);
+    } else {
+      this.#flushScheduled = true;
+      setImmediate(() => {
+        this.#flushScheduled = false;
+        flush();
+      });
+    }
   }
 }
 

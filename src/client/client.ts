@@ -71,6 +71,13 @@ export interface ClientOptions {
 const MAX_WAITING_REVS = 100;
 /** Delay before resending a message the server could not handle this time. */
 const RESEND_AFTER_MS = 2_000;
+/**
+ * How long a device holds its `group.delivered` receipts before sending the
+ * highest: a burst of group messages then costs the server one frame, not
+ * one per message. The member's object holds them 200 ms more before telling
+ * the group (src/objects/group-acks.ts), so the group tick hardly moves.
+ */
+export const GROUP_DELIVERED_HOLD_MS = 100;
 /** Errors that mean "not processed, try again" rather than "refused". */
 const TRANSIENT_ERRORS: ReadonlySet<FrameErrorCode> = new Set(["internal", "unavailable"]);
 
@@ -126,6 +133,7 @@ export class EdgechatClient {
   #limits: Limits = DEFAULT_LIMITS;
   #closed = true;
   #receiptFlushQueued = false;
+  #groupReceiptTimer: ReturnType<typeof setTimeout> | undefined;
   #resendTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: ClientOptions) {
@@ -170,6 +178,8 @@ export class EdgechatClient {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#resendTimer);
+    clearTimeout(this.#groupReceiptTimer);
+    this.#groupReceiptTimer = undefined;
     this.#connection.stop();
     const error = new EdgechatClosedError();
     this.#outbox.abandon(error);
@@ -621,6 +631,15 @@ export class EdgechatClient {
 
   #noteReceipt(kind: ReceiptKind, chat: string, upto: number): void {
     if (upto < 1 || !this.#receipts.note(kind, chat, upto)) return;
+    if (kind === "group.delivered") {
+      // Held a moment: a burst of group messages costs one frame, and the
+      // member's object holds group receipts longer anyway (GROUP_DELIVERED_HOLD_MS).
+      this.#groupReceiptTimer ??= setTimeout(() => {
+        this.#groupReceiptTimer = undefined;
+        this.#flushReceipts();
+      }, GROUP_DELIVERED_HOLD_MS);
+      return;
+    }
     // Coalesced: a sync page's messages make one receipt per chat.
     if (this.#receiptFlushQueued) return;
     this.#receiptFlushQueued = true;
