@@ -97,7 +97,7 @@ export class GroupFanout {
       const messages = this.#store.between(after, upto, FANOUT_BATCH);
       const queued = this.#store.queuedUsers();
       const now = Date.now();
-      for (const member of this.#store.currentMembers()) {
+      for (const member of this.#store.fanoutTargets()) {
         // Membership news owed to a member goes with this batch, at once: it
         // is all their object needs to show the group, and this call is what
         // finds out whether it answers again.

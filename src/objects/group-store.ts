@@ -17,6 +17,9 @@ export type MemberRow = {
   membership_retry_at: number;
 };
 
+/** What the fan-out needs of a current member (not their watermarks, which move all the time). */
+export type FanoutTarget = Pick<MemberRow, "user" | "joined_seq" | "left_seq" | "membership_retry_at">;
+
 /** Newest log entries kept in memory: a busy fan-out reads the same few for every member's call. */
 const RECENT_ENTRIES = 256;
 /** Owed membership news is tried again at the longest backoff, and never sooner than this. */
@@ -77,6 +80,8 @@ export class GroupStore {
    * (memberFailed) takes a user out.
    */
   readonly #settledMembers = new Set<string>();
+  /** The current members as the fan-out sees them, read once per membership change (each dispatch asks). */
+  #fanoutTargets: FanoutTarget[] | undefined;
 
   /**
    * The schema is made by `create`, not here: any user can name any group id,
@@ -153,6 +158,13 @@ export class GroupStore {
     return this.member(user)?.left_seq === null;
   }
 
+  /** Current members for the fan-out, oldest first; kept until membership or owed news changes. */
+  fanoutTargets(): readonly FanoutTarget[] {
+    this.#fanoutTargets ??= this.#db.all<FanoutTarget>`
+      SELECT user, joined_seq, left_seq, membership_retry_at FROM members WHERE left_seq IS NULL ORDER BY joined_seq, user`;
+    return this.#fanoutTargets;
+  }
+
   /** Current members, oldest first (at most the cap, so bounded). */
   currentMembers(): MemberRow[] {
     const rows = this.#db.all<MemberRow>`SELECT * FROM members WHERE left_seq IS NULL ORDER BY joined_seq, user`;
@@ -177,6 +189,7 @@ export class GroupStore {
   addMember(user: string, role: GroupRole, joinedSeq: number, now: number): void {
     // Membership resets the watermarks: write what was pending first, so nothing lands on top later.
     this.flush();
+    this.#fanoutTargets = undefined;
     this.#db.run`
       INSERT INTO members (user, role, joined_seq, joined_at, left_seq, delivered, read)
       VALUES (${user}, ${role}, ${joinedSeq}, ${now}, NULL, ${joinedSeq}, ${joinedSeq})
@@ -186,6 +199,7 @@ export class GroupStore {
 
   removeMember(user: string, leftSeq: number): void {
     this.flush();
+    this.#fanoutTargets = undefined;
     this.#db.run`UPDATE members SET left_seq = ${leftSeq}, role = 'member' WHERE user = ${user}`;
   }
 
@@ -435,6 +449,7 @@ export class GroupStore {
         upto_seq = MAX(upto_seq, excluded.upto_seq),
         membership = MAX(membership, excluded.membership)`;
     this.#db.run`UPDATE members SET membership_retry_at = 0 WHERE user = ${user} AND membership_retry_at > 0`;
+    this.#fanoutTargets = undefined;
   }
 
   /**
@@ -466,6 +481,7 @@ export class GroupStore {
       if (row.membership > 0) {
         this.#db.run`UPDATE members SET membership_retry_at = ${retryAt} WHERE user = ${user}`;
         this.#settledMembers.delete(user);
+        this.#fanoutTargets = undefined;
       }
       return row;
     }

@@ -273,7 +273,7 @@ export class GroupObject extends DurableObject<Env> {
   async typing(actor: string, typing: boolean): Promise<void> {
     const group = this.#store.meta()?.id;
     if (!group || !this.#store.isCurrent(actor)) return;
-    const others = this.#store.currentMembers().filter((m) => m.user !== actor);
+    const others = this.#store.fanoutTargets().filter((m) => m.user !== actor);
     await forEachLimited(others, FANOUT_CONCURRENCY, (m) =>
       userStub(this.env, m.user)
         .typing({ from: actor, group, typing })
