@@ -46,9 +46,20 @@ export function freshName(prefix: string): string {
   return `${prefix}_${Math.random().toString(36).slice(2, 10)}`;
 }
 
-/** A new context (its own storage and network) with the app open and signed up. */
-export async function signUp(browser: Browser, url: string, prefix: string, viewport = { width: 1200, height: 800 }): Promise<Person> {
+/**
+ * A browser context (its own storage and network) whose every action and
+ * wait gives up after UI_TIMEOUT_MS, so a stuck step fails naming its
+ * locator rather than as the test's own timeout.
+ */
+export async function newContext(browser: Browser, viewport = { width: 1200, height: 800 }): Promise<BrowserContext> {
   const context = await browser.newContext({ viewport });
+  context.setDefaultTimeout(UI_TIMEOUT_MS);
+  return context;
+}
+
+/** A new context with the app open and signed up. */
+export async function signUp(browser: Browser, url: string, prefix: string, viewport = { width: 1200, height: 800 }): Promise<Person> {
+  const context = await newContext(browser, viewport);
   const page = await context.newPage();
   const person: Person = { user: freshName(prefix), context, page, dialogs: [], errors: [] };
   page.on("dialog", (dialog) => {

@@ -1,7 +1,7 @@
 import type { Browser } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EdgechatClient } from "../../src/client";
-import { bubbles, connected, freshName, gone, launch, openChat, PASSWORD, screenshot, send, shown, signUp, type Person } from "../browser/support";
+import { bubbles, connected, freshName, gone, launch, newContext, openChat, PASSWORD, screenshot, send, shown, signUp, type Person } from "../browser/support";
 import { removeDir, startWorker, type RunningWorker } from "./harness";
 
 // The web app in Debian's Chromium against the running worker. Small pages
@@ -158,7 +158,7 @@ describe("history, layout and session", () => {
     } finally {
       sender.close();
     }
-    const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+    const context = await newContext(browser);
     const page = await context.newPage();
     const person: Person = { user: alice.user, context, page, dialogs: [], errors: [] };
     people.push(person);
