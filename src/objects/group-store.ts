@@ -448,8 +448,9 @@ export class GroupStore {
         after_seq = MIN(after_seq, excluded.after_seq),
         upto_seq = MAX(upto_seq, excluded.upto_seq),
         membership = MAX(membership, excluded.membership)`;
-    this.#db.run`UPDATE members SET membership_retry_at = 0 WHERE user = ${user} AND membership_retry_at > 0`;
-    this.#fanoutTargets = undefined;
+    const owedCleared = this.#db.one`UPDATE members SET membership_retry_at = 0 WHERE user = ${user} AND membership_retry_at > 0 RETURNING user`;
+    // Only owed news changes what the fan-out knows of a member; being behind does not.
+    if (owedCleared) this.#fanoutTargets = undefined;
   }
 
   /**

@@ -202,11 +202,9 @@ export class GroupObject extends DurableObject<Env> {
 
   /** A page of the log after `after` (or the newest page), limited to what the member may see. */
   async sync(actor: string, after: number | undefined, limit: number): Promise<GroupResult<GroupPage>> {
-    if (!this.#store.created) return fail("unknown_group");
-    const member = this.#store.member(actor);
-    if (!member) return fail("not_a_member");
-    await this.#heardFrom(member);
-    await this.#announceReceipts();
+    const reader = await this.#pageReader(actor);
+    if (!reader.ok) return reader;
+    const member = reader.value;
     const ceiling = member.left_seq ?? this.#store.head;
     let messages: GroupMessage[];
     let more: boolean;
@@ -223,16 +221,28 @@ export class GroupObject extends DurableObject<Env> {
   }
 
   async history(actor: string, before: number | undefined, limit: number): Promise<GroupResult<GroupPage>> {
-    if (!this.#store.created) return fail("unknown_group");
-    const member = this.#store.member(actor);
-    if (!member) return fail("not_a_member");
-    await this.#heardFrom(member);
-    await this.#announceReceipts();
+    const reader = await this.#pageReader(actor);
+    if (!reader.ok) return reader;
+    const member = reader.value;
     const ceiling = member.left_seq ?? this.#store.head;
     let messages = this.#store.before(member.joined_seq, Math.min(before ?? ceiling + 1, ceiling + 1), limit + 1);
     const more = messages.length > limit;
     if (more) messages = messages.slice(1);
     return { ok: true, value: { messages, more, head: ceiling, ...this.#store.announced(), readByMe: member.read } };
+  }
+
+  /**
+   * The member (current or former) asking for a page: owed membership news
+   * goes to their object now, and the page's watermarks count every move
+   * accepted so far.
+   */
+  async #pageReader(actor: string): Promise<GroupResult<MemberRow>> {
+    if (!this.#store.created) return fail("unknown_group");
+    const member = this.#store.member(actor);
+    if (!member) return fail("not_a_member");
+    await this.#heardFrom(member);
+    await this.#announceReceipts();
+    return { ok: true, value: member };
   }
 
   /**

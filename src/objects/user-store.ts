@@ -194,12 +194,7 @@ export class UserStore {
   storeOutgoing(me: string, peer: string, clientId: string, text: string, sentAt: number, queuedUntil?: number): WireMessage & { rev: number } {
     const rev = this.#nextRev();
     this.#ensureChat(peer);
-    const marks = this.#takeLazyMarks(peer);
-    const seq = this.#keep(this.#db.one<ChatRow>`
-      UPDATE chats SET last_out = last_out + 1,
-        peer_has = MAX(peer_has, ${marks.peerHas}), delivered_by_me = MAX(delivered_by_me, ${marks.deliveredByMe}),
-        told_delivered = MAX(told_delivered, ${marks.toldDelivered}), told_read = MAX(told_read, ${marks.toldRead})
-      WHERE peer = ${peer} RETURNING *`!).last_out;
+    const seq = this.#writeChat(peer, { nextOut: true })!.last_out;
     const id = crypto.randomUUID();
     this.#db.run`
       INSERT INTO messages (rev, id, peer, outgoing, seq, client_id, text, sent_at)
@@ -234,12 +229,7 @@ export class UserStore {
         VALUES (${rev}, ${m.id}, ${peer}, 0, ${m.seq}, ${m.clientId}, ${m.text}, ${m.sentAt})`;
       stored.push({ id: m.id, chat: peer, from: m.from, to: m.to, seq: m.seq, clientId: m.clientId, text: m.text, sentAt: m.sentAt, rev });
     }
-    const marks = this.#takeLazyMarks(peer);
-    this.#keep(this.#db.one<ChatRow>`
-      UPDATE chats SET last_in = ${previous},
-        peer_has = MAX(peer_has, ${marks.peerHas}), delivered_by_me = MAX(delivered_by_me, ${marks.deliveredByMe}),
-        told_delivered = MAX(told_delivered, ${marks.toldDelivered}), told_read = MAX(told_read, ${marks.toldRead})
-      WHERE peer = ${peer} RETURNING *`!);
+    this.#writeChat(peer, { last_in: previous });
     return { stored, lastIn: previous };
   }
 
@@ -281,21 +271,37 @@ export class UserStore {
     return { moved: true, chat: state };
   }
 
+  /** A change of the chat's watermarks that devices sync: it takes a rev. */
   #updateChat(peer: string, changes: { delivered?: number; read?: number; read_by_me?: number; delivered_by_me?: number }): ChatState {
-    const rev = this.#nextRev();
-    const marks = this.#takeLazyMarks(peer);
+    return this.#toChatState(this.#writeChat(peer, { ...changes, rev: this.#nextRev() })!);
+  }
+
+  /**
+   * Every write of a chat row, as one statement (prepared once per wake):
+   * the given columns, and the peer's in-memory watermarks folded in (`MAX`
+   * with the stored values), which cost nothing more while the row is written
+   * anyway. Keeps the row it returns; undefined when the chat has no row.
+   */
+  #writeChat(
+    peer: string,
+    changes: { nextOut?: boolean; last_in?: number; delivered?: number; read?: number; read_by_me?: number; delivered_by_me?: number; rev?: number },
+  ): ChatRow | undefined {
+    const marks = this.#lazy.get(peer) ?? { peerHas: 0, deliveredByMe: 0, toldDelivered: 0, toldRead: 0 };
+    this.#lazy.delete(peer);
     const row = this.#db.one<ChatRow>`
       UPDATE chats SET
+        last_out = last_out + ${changes.nextOut ? 1 : 0},
+        last_in = COALESCE(${changes.last_in ?? null}, last_in),
         delivered = COALESCE(${changes.delivered ?? null}, delivered),
         read = COALESCE(${changes.read ?? null}, read),
         read_by_me = COALESCE(${changes.read_by_me ?? null}, read_by_me),
         delivered_by_me = MAX(COALESCE(${changes.delivered_by_me ?? null}, delivered_by_me), ${marks.deliveredByMe}),
         peer_has = MAX(peer_has, ${marks.peerHas}),
-        told_delivered = MAX(told_delivered, ${marks.toldDelivered}), told_read = MAX(told_read, ${marks.toldRead}),
-        rev = ${rev}
-      WHERE peer = ${peer} RETURNING *`!;
-    this.#keep(row);
-    return this.#toChatState(row);
+        told_delivered = MAX(told_delivered, ${marks.toldDelivered}),
+        told_read = MAX(told_read, ${marks.toldRead}),
+        rev = COALESCE(${changes.rev ?? null}, rev)
+      WHERE peer = ${peer} RETURNING *`;
+    return row && this.#keep(row);
   }
 
   #lazyFor(peer: string): LazyMarks {
@@ -304,29 +310,9 @@ export class UserStore {
     return marks;
   }
 
-  /**
-   * The peer's in-memory watermarks, handed to a write of its chat row that
-   * folds them in (`MAX` with the stored values): zeros when there are none.
-   */
-  #takeLazyMarks(peer: string): LazyMarks {
-    const marks = this.#lazy.get(peer) ?? { peerHas: 0, deliveredByMe: 0, toldDelivered: 0, toldRead: 0 };
-    this.#lazy.delete(peer);
-    return marks;
-  }
-
   /** Folds the peer's in-memory watermarks into its row on their own (the alarm's sweep, a retry row). */
   #writeLazyMarks(peer: string): void {
-    const marks = this.#lazy.get(peer);
-    if (!marks) return;
-    const row = this.#db.one<ChatRow>`
-      UPDATE chats SET
-        peer_has = MAX(peer_has, ${marks.peerHas}),
-        delivered_by_me = MAX(delivered_by_me, ${marks.deliveredByMe}),
-        told_delivered = MAX(told_delivered, ${marks.toldDelivered}),
-        told_read = MAX(told_read, ${marks.toldRead})
-      WHERE peer = ${peer} RETURNING *`;
-    if (row) this.#keep(row);
-    this.#lazy.delete(peer);
+    if (this.#lazy.has(peer)) this.#writeChat(peer, {});
   }
 
   /** Writes every in-memory watermark to its row (the alarm's sweep). */

@@ -6,7 +6,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { onTestFinished } from "vitest";
-import type { ClientFrame, ServerFrame } from "../../src/protocol";
+import type { ClientFrame, ErrorFrame, ServerFrame } from "../../src/protocol";
 import { UserStore } from "../../src/objects/user-store";
 import type { UserObject } from "../../src/objects/user";
 
@@ -205,6 +205,27 @@ export async function connectReady(account: Account, options: { device?: string 
   const client = await connect(account, options);
   await client.nextOf("hello");
   return client;
+}
+
+/**
+ * Sends `count` sends without waiting (ref and clientId `${tag}${i}`), then
+ * collects each one's answer: the `answer` frame or an error.
+ */
+export async function floodSends<T extends "msg.sent" | "group.sent">(
+  client: Client,
+  count: number,
+  tag: string,
+  answer: T,
+  frame: (clientId: string, i: number) => ClientFrame,
+): Promise<(Extract<ServerFrame, { type: T }> | ErrorFrame)[]> {
+  type Answer = Extract<ServerFrame, { type: T }> | ErrorFrame;
+  for (let i = 0; i < count; i++) client.send(frame(`${tag}${i}`, i));
+  const answers: Answer[] = [];
+  for (let i = 0; i < count; i++) {
+    const ref = `${tag}${i}`;
+    answers.push((await client.next((f) => (f.type === answer || f.type === "error") && "ref" in f && f.ref === ref)) as Answer);
+  }
+  return answers;
 }
 
 /** Polls `check` (each call a round trip to an object) until it holds; fails after a timeout. */

@@ -7,7 +7,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { intVar } from "../../../src/config";
 import type { ErrorFrame, GroupSentFrame } from "../../../src/protocol";
-import { connectReady, type Client } from "../helpers";
+import { connectReady, floodSends, type Client } from "../helpers";
 import { accounts, createGroup, groupRows } from "./support";
 
 const BURST = intVar(env.SEND_BURST, 60);
@@ -17,13 +17,8 @@ const OVERFLOW = 40;
 type Answer = GroupSentFrame | ErrorFrame;
 
 /** Sends `count` group messages without waiting (clientIds `${tag}${i}`), then collects each one's answer. */
-async function flood(client: Client, group: string, count: number, tag: string): Promise<Answer[]> {
-  for (let i = 0; i < count; i++) client.send({ type: "group.send", ref: `${tag}${i}`, clientId: `${tag}${i}`, group, text: `${tag} ${i}` });
-  const answers: Answer[] = [];
-  for (let i = 0; i < count; i++) {
-    answers.push((await client.next((f): f is Answer => (f.type === "group.sent" || f.type === "error") && f.ref === `${tag}${i}`)) as Answer);
-  }
-  return answers;
+function flood(client: Client, group: string, count: number, tag: string): Promise<Answer[]> {
+  return floodSends(client, count, tag, "group.sent", (clientId, i) => ({ type: "group.send", ref: clientId, clientId, group, text: `${tag} ${i}` }));
 }
 
 function sent(answers: Answer[]): GroupSentFrame[] {

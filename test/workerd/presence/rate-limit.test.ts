@@ -7,7 +7,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { intVar } from "../../../src/config";
 import type { ErrorFrame, MsgSentFrame, ServerFrame } from "../../../src/protocol";
-import { type Client, connectReady, inStore, register, waitUntil } from "../helpers";
+import { type Client, connectReady, floodSends, inStore, register, waitUntil } from "../helpers";
 
 const RATE = intVar(env.SEND_RATE_PER_SEC, 20);
 const BURST = intVar(env.SEND_BURST, 60);
@@ -16,14 +16,9 @@ const OVERFLOW = 40;
 
 type Answer = MsgSentFrame | ErrorFrame;
 
-/** Sends `count` messages without waiting, then collects each one's answer. */
-async function flood(client: Client, to: string, count: number, tag: string): Promise<Answer[]> {
-  for (let i = 0; i < count; i++) client.send({ type: "msg.send", ref: `${tag}${i}`, clientId: `${tag}${i}`, to, text: `${tag} ${i}` });
-  const answers: Answer[] = [];
-  for (let i = 0; i < count; i++) {
-    answers.push((await client.next((f): f is Answer => (f.type === "msg.sent" || f.type === "error") && f.ref === `${tag}${i}`)) as Answer);
-  }
-  return answers;
+/** Sends `count` messages to `to` without waiting, then collects each one's answer. */
+function flood(client: Client, to: string, count: number, tag: string): Promise<Answer[]> {
+  return floodSends(client, count, tag, "msg.sent", (clientId, i) => ({ type: "msg.send", ref: clientId, clientId, to, text: `${tag} ${i}` }));
 }
 
 function refusals(answers: Answer[]): ErrorFrame[] {
