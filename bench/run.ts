@@ -32,12 +32,14 @@ interface Cli {
   quiet: boolean;
   profile: boolean;
   persistIn: string | undefined;
+  /** `--var NAME=VALUE`: a worker variable for this run, over wrangler.toml and the bench's own. */
+  vars: Record<string, string>;
   out: string;
   overrides: Record<string, string>;
 }
 
 function parseArgs(argv: string[]): Cli {
-  const cli: Cli = { names: [], smoke: false, quiet: false, profile: false, persistIn: undefined, out: join(PROJECT_ROOT, "bench", "results"), overrides: {} };
+  const cli: Cli = { names: [], smoke: false, quiet: false, profile: false, persistIn: undefined, vars: {}, out: join(PROJECT_ROOT, "bench", "results"), overrides: {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--smoke") cli.smoke = true;
@@ -45,6 +47,11 @@ function parseArgs(argv: string[]): Cli {
     else if (arg === "--profile") cli.profile = true;
     else if (arg === "--out") cli.out = argv[++i] ?? cli.out;
     else if (arg === "--persist-in") cli.persistIn = argv[++i];
+    else if (arg === "--var") {
+      const [name, value] = (argv[++i] ?? "").split(/=(.*)/s, 2) as [string, string | undefined];
+      if (!/^[A-Z][A-Z0-9_]*$/.test(name) || value === undefined) throw new Error("--var expects NAME=VALUE, e.g. --var DELIVERY_RECOVERY_MS=10000");
+      cli.vars[name] = value;
+    }
     else if (arg === "--help" || arg === "-h") usage(0);
     else if (arg.startsWith("--")) {
       const [key, inline] = arg.slice(2).split("=", 2) as [string, string | undefined];
@@ -56,7 +63,7 @@ function parseArgs(argv: string[]): Cli {
 
 function usage(code: number): never {
   const lines = SCENARIOS.map((s) => `  ${s.name.padEnd(10)} ${s.summary}\n             defaults ${JSON.stringify(s.defaults)}`);
-  process.stdout.write(`usage: npm run bench -- [scenario...] [--smoke] [--quiet] [--profile] [--persist-in dir] [--out dir] [--param value...]\n\n  --profile        count SQL calls and rows per statement (patched bundle; for finding costs)\n  --persist-in dir Durable Object storage under dir (default: the system temp dir)\n\n${lines.join("\n")}\n`);
+  process.stdout.write(`usage: npm run bench -- [scenario...] [--smoke] [--quiet] [--profile] [--persist-in dir] [--var NAME=VALUE...] [--out dir] [--param value...]\n\n  --profile        count SQL calls and rows per statement (patched bundle; for finding costs)\n  --persist-in dir Durable Object storage under dir (default: the system temp dir)\n  --var NAME=VALUE a worker variable (wrangler.toml [vars]) for this run, e.g. DELIVERY_RECOVERY_MS=10000\n\n${lines.join("\n")}\n`);
   process.exit(code);
 }
 
@@ -88,11 +95,12 @@ async function main(cli: Cli): Promise<number> {
   const progress = new Progress(cli.quiet);
   serverOptions.profileSql = cli.profile;
   if (cli.persistIn) serverOptions.persistRoot = cli.persistIn;
+  serverOptions.vars = cli.vars;
   const info: RunInfo = {
     command: `node bench/run.ts ${process.argv.slice(2).join(" ")}`.trim(),
     startedAt: new Date().toISOString(),
     machine: { cpus: cpus()[0]?.model ?? "unknown", cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform },
-    overrides: BENCH_OVERRIDES,
+    overrides: { ...BENCH_OVERRIDES, ...cli.vars },
     persistRoot: serverOptions.persistRoot,
   };
   const results: ScenarioResult[] = [];

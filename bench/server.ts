@@ -84,9 +84,10 @@ let bundled: string | undefined;
 /**
  * Set from the command line: `--profile` serves the statement-counting
  * bundle; `--persist-in DIR` keeps Durable Object storage under DIR instead
- * of the system temp dir (e.g. /dev/shm, to see what fsync costs).
+ * of the system temp dir (e.g. /dev/shm, to see what fsync costs); `--var
+ * NAME=VALUE` sets a worker variable (after the bench's own overrides).
  */
-export const serverOptions: { profileSql: boolean; persistRoot: string } = { profileSql: false, persistRoot: tmpdir() };
+export const serverOptions: { profileSql: boolean; persistRoot: string; vars: Record<string, string> } = { profileSql: false, persistRoot: tmpdir(), vars: {} };
 
 /** Starts a fresh server (empty state); the bundle is built once per process. */
 export async function startServer(options: { vars?: Record<string, string> } = {}): Promise<BenchServer> {
@@ -99,7 +100,7 @@ export async function startServer(options: { vars?: Record<string, string> } = {
   const durableObjects = Object.fromEntries(bindings.map((b) => [b.name, { className: b.class_name, useSQLite: sqliteClasses.has(b.class_name) }]));
   const tokenSecret = randomBytes(32).toString("hex");
   const fromToml = Object.fromEntries(Object.entries(config.vars).map(([k, v]) => [k, String(v)]));
-  const vars = { ...fromToml, ...BENCH_OVERRIDES, ...options.vars };
+  const vars = { ...fromToml, ...BENCH_OVERRIDES, ...serverOptions.vars, ...options.vars };
   const persistDir = mkdtempSync(join(serverOptions.persistRoot, "edgechat-bench-"));
   const before = new Set(workerdChildren());
 
