@@ -248,7 +248,7 @@ export class UserObject extends DurableObject<Env> {
     this.#broadcast({ type: "msg", message: { ...message, chat: frame.to, status: "sent" } }, ws);
     // No queue row is written for the hand-over: if a restart cuts it off,
     // the alarm's sweep finds the message by its seq and hands it over then.
-    await this.#alarm.atLatest(now + this.#recoveryMs);
+    await this.#alarm.within(now, this.#recoveryMs);
     if (queuedUntil === undefined) void this.#deliver(frame.to);
   }
 
@@ -313,7 +313,7 @@ export class UserObject extends DurableObject<Env> {
       return this.#armAlarm();
     }
     // A stored read watermark that a restart keeps from the peer is told by the sweep.
-    if (kind === "read") await this.#alarm.atLatest(Date.now() + this.#recoveryMs);
+    if (kind === "read") await this.#alarm.within(Date.now(), this.#recoveryMs);
     void this.#sendReceipts(frame.chat);
   }
 

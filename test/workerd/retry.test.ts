@@ -132,6 +132,41 @@ describe("a recipient that cannot be reached", () => {
   });
 });
 
+describe("the recovery alarm a send sets", () => {
+  const RECOVERY_MS = 2_000; // wrangler.toml's DELIVERY_RECOVERY_MS, which the tests keep
+
+  function alarmOf(user: string): Promise<number | null> {
+    return runInDurableObject(userStub(user), (_i: UserObject, state) => state.storage.getAlarm());
+  }
+
+  it("falls in the second half of DELIVERY_RECOVERY_MS, and later sends in that window leave it", async () => {
+    const { alice, bob, alicePhone } = await pair();
+    alicePhone.send({ type: "msg.send", ref: "r1", clientId: "c1", to: bob.user, text: "one" });
+    const first = await alicePhone.nextOf("msg.sent", "r1");
+    const alarm = await alarmOf(alice.user);
+    expect(alarm).not.toBeNull();
+    expect(alarm! - first.sentAt).toBeGreaterThanOrEqual(RECOVERY_MS / 2);
+    expect(alarm! - first.sentAt).toBeLessThanOrEqual(RECOVERY_MS);
+
+    alicePhone.send({ type: "msg.send", ref: "r2", clientId: "c2", to: bob.user, text: "two" });
+    await alicePhone.nextOf("msg.sent", "r2");
+    expect(await alarmOf(alice.user)).toBe(alarm);
+  });
+
+  it("is spread over that half, so senders who start together do not wake together", async () => {
+    const offsets = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const { alice, bob, alicePhone } = await pair();
+        alicePhone.send({ type: "msg.send", ref: "r", clientId: `spread-${i}`, to: bob.user, text: "hello" });
+        const sent = await alicePhone.nextOf("msg.sent", "r");
+        return (await alarmOf(alice.user))! - sent.sentAt;
+      }),
+    );
+    for (const offset of offsets) expect(offset).toBeGreaterThanOrEqual(RECOVERY_MS / 2);
+    expect(new Set(offsets).size).toBeGreaterThan(1);
+  });
+});
+
 describe("a restart after a hand-over that wrote nothing", () => {
   it("hands the message over again at most once, and the recipient keeps one copy", async () => {
     const { alice, bob, alicePhone, bobPhone } = await pair();

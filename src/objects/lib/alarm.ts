@@ -44,6 +44,17 @@ export class AlarmClock {
     return this.storage.setAlarm(due);
   }
 
+  /**
+   * Makes sure the alarm fires within `windowMs` of `now`. When it has to be
+   * set, it goes at a random point of the window's second half: objects that
+   * all became busy at once (a deploy, a benchmark's start) would otherwise
+   * keep waking together, every window, and stall the others' work.
+   */
+  within(now: number, windowMs: number): Promise<void> {
+    if (this.#at !== undefined && this.#at !== null && this.#at <= now + windowMs) return Promise.resolve();
+    return this.atLatest(now + Math.round(windowMs * (0.5 + Math.random() / 2)));
+  }
+
   fired(): void {
     this.#at = null;
   }
