@@ -169,7 +169,7 @@ export class GroupObject extends DurableObject<Env> {
     if (this.#store.meta()?.name === name) return { ok: true, value: this.#info() };
     this.#store.rename(name);
     this.#store.appendEvent(actor, { kind: "renamed", by: actor, name }, Date.now());
-    await this.#tellMembership(this.#store.currentMembers().map((m) => m.user), this.#store.head - 1);
+    await this.#tellMembership(this.#store.fanoutTargets().map((m) => m.user), this.#store.head - 1);
     return { ok: true, value: this.#info() };
   }
 

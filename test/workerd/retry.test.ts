@@ -5,8 +5,9 @@
  * runtime's own alarms fire within milliseconds; `runDurableObjectAlarm`
  * runs a due retry at once rather than waiting for it.
  */
-import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_RECOVERY_MS, intVar } from "../../src/config";
 import type { UserObject } from "../../src/objects/user";
 import type { WireMessage } from "../../src/objects/user-store";
 import { callInObject, connectReady, inStore, outboxOf, register, userStub, waitUntil, type Account, type Client } from "./helpers";
@@ -133,7 +134,7 @@ describe("a recipient that cannot be reached", () => {
 });
 
 describe("the recovery alarm a send sets", () => {
-  const RECOVERY_MS = 2_000; // wrangler.toml's DELIVERY_RECOVERY_MS, which the tests keep
+  const RECOVERY_MS = intVar(env.DELIVERY_RECOVERY_MS, DEFAULT_RECOVERY_MS);
 
   function alarmOf(user: string): Promise<number | null> {
     return runInDurableObject(userStub(user), (_i: UserObject, state) => state.storage.getAlarm());
