@@ -6,7 +6,11 @@ import { Slots } from "./lib/slots";
 import { visibleTo } from "./group-rules";
 import type { GroupStore, QueueRow } from "./group-store";
 
-/** Member objects called at once during fan-out: 1,024 members is not 1,024 sequential awaits. */
+/**
+ * Lane calls out at once during fan-out (a lane's first call may go past it):
+ * 1,024 members is not 1,024 sequential awaits, and a lane waiting for a
+ * slot gathers more messages into its next call.
+ */
 export const FANOUT_CONCURRENCY = 64;
 /** Log entries dispatched together when they pile up (after a restart, say). */
 const FANOUT_BATCH = 50;
@@ -150,13 +154,17 @@ export class GroupFanout {
   async #runLane(group: string, user: string, lane: Lane, first: GroupMessage[]): Promise<void> {
     let upto = lane.target;
     let messages: GroupMessage[] | undefined = first;
-    for (;;) {
+    for (let opening = true; ; opening = false) {
+      const call = () => {
+        // What was dispatched while this lane waited (for a slot, or its last call) goes in this call too.
+        if (messages === undefined || lane.target > upto) [upto, messages] = this.#owed(user, lane);
+        return messages.length > 0 ? this.#host.deliver(user, group, { messages }) : Promise.resolve();
+      };
       try {
-        await this.#calls.run(() => {
-          // What was dispatched while this lane waited (for a slot, or its last call) goes in this call too.
-          if (messages === undefined || lane.target > upto) [upto, messages] = this.#owed(user, lane);
-          return messages.length > 0 ? this.#host.deliver(user, group, { messages }) : Promise.resolve();
-        });
+        // A lane's first call goes at once, so one message reaches every member
+        // without waiting for slots; later calls wait for one, which under load
+        // lets a lane gather more messages into each call.
+        await (opening ? this.#calls.runNow(call) : this.#calls.run(call));
       } catch (err) {
         log("group_fanout_failed", { group, member: user, error: String(err) });
         // The failed call was the first attempt; what was owed meanwhile waits behind it.

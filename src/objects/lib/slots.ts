@@ -19,11 +19,24 @@ export class Slots {
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.#free > 0) this.#free--;
     else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    return this.#release(task);
+  }
+
+  /**
+   * Starts `task` at once, even past the limit: it still counts, so waiting
+   * tasks start only once fewer than `limit` are running.
+   */
+  runNow<T>(task: () => Promise<T>): Promise<T> {
+    this.#free--;
+    return this.#release(task);
+  }
+
+  async #release<T>(task: () => Promise<T>): Promise<T> {
     try {
       return await task();
     } finally {
-      // The slot passes straight to the next waiter, if any.
-      const next = this.#waiting.shift();
+      // The slot passes straight to the next waiter, if there is a free one.
+      const next = this.#free >= 0 ? this.#waiting.shift() : undefined;
       if (next) next();
       else this.#free++;
     }

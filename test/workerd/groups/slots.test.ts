@@ -53,4 +53,36 @@ describe("call slots", () => {
     await second;
     expect(secondRan).toBe(true);
   });
+
+  it("starts a task at once with runNow, past the limit, and holds waiting tasks until fewer than the limit run", async () => {
+    const slots = new Slots(2);
+    const gates = Array.from({ length: 4 }, gate);
+    const started: number[] = [];
+    const task = (i: number) => () => {
+      started.push(i);
+      return gates[i]!.promise;
+    };
+    const now = [slots.runNow(task(0)), slots.runNow(task(1)), slots.runNow(task(2))];
+    const waiting = slots.run(task(3));
+    await Promise.resolve();
+    expect(started).toEqual([0, 1, 2]);
+    // Three running against a limit of two: one finishing leaves two, still no room.
+    gates[0]!.open();
+    await now[0];
+    expect(started).toEqual([0, 1, 2]);
+    gates[1]!.open();
+    await now[1];
+    expect(started).toEqual([0, 1, 2, 3]);
+    gates[2]!.open();
+    gates[3]!.open();
+    await Promise.all([...now, waiting]);
+    // Every slot is free again: two tasks start at once.
+    const after = [gate(), gate()];
+    const both: number[] = [];
+    const runs = after.map((g, i) => slots.run(() => (both.push(i), g.promise)));
+    await Promise.resolve();
+    expect(both).toEqual([0, 1]);
+    for (const g of after) g.open();
+    await Promise.all(runs);
+  });
 });
