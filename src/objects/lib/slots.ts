@@ -1,6 +1,6 @@
 /**
  * At most `limit` tasks at once across independent callers, first come first
- * served: unlike `forEachLimited`, which bounds one list, this bounds calls
+ * served (`runNow` may start one past the limit; it still counts): unlike `forEachLimited`, which bounds one list, this bounds calls
  * that start at different times from different loops (the group's per-member
  * fan-out lanes).
  *
@@ -19,7 +19,7 @@ export class Slots {
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.#free > 0) this.#free--;
     else await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    return this.#release(task);
+    return this.#holdSlotWhile(task);
   }
 
   /**
@@ -28,10 +28,10 @@ export class Slots {
    */
   runNow<T>(task: () => Promise<T>): Promise<T> {
     this.#free--;
-    return this.#release(task);
+    return this.#holdSlotWhile(task);
   }
 
-  async #release<T>(task: () => Promise<T>): Promise<T> {
+  async #holdSlotWhile<T>(task: () => Promise<T>): Promise<T> {
     try {
       return await task();
     } finally {
