@@ -38,6 +38,8 @@ export class BenchClient {
   #flushScheduled = false;
   #groupFlushScheduled = false;
   readonly closed: Promise<void>;
+  /** The close code the socket ended with (undefined while open). */
+  closeCode: number | undefined;
   readonly user: string;
 
   private constructor(ws: WebSocket, user: string, options: ClientOptions) {
@@ -53,7 +55,8 @@ export class BenchClient {
     });
     // A socket error is followed by "close", which is what the bench acts on.
     ws.on("error", () => {});
-    ws.once("close", () => {
+    ws.once("close", (code) => {
+      this.closeCode = code;
       for (const waiter of this.#waiters) waiter.reject(new Error(`${user}: socket closed`));
       this.#waiters.clear();
     });
@@ -97,6 +100,11 @@ export class BenchClient {
 
   send(frame: ClientFrame | "ping"): void {
     if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  }
+
+  /** Any text, sent as it is (the flood scenario's junk). */
+  sendRaw(text: string): void {
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(text);
   }
 
   /** The next frame matching `match`, or a rejection after `timeoutMs`. */

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { WebSocketServer, type WebSocket } from "ws";
-import type { ClientFrame, ServerFrame } from "../src/protocol";
+import type { ClientFrame, Limits, ServerFrame } from "../src/protocol";
 
 export interface Floor {
   url: string;
@@ -17,6 +17,9 @@ export interface Floor {
 }
 
 /** The relay itself: users by name, a counter per stream, groups in a Map. */
+/** A literal, not DEFAULT_LIMITS: this file also runs alone (`--serve`), without the TypeScript resolver. */
+const FLOOR_LIMITS: Limits = { maxTextBytes: 65536, maxFrameBytes: 262144, historyPageSize: 50, syncPageSize: 200, frameRatePerSec: 100000, frameBurst: 100000, sendRatePerSec: 100000, sendBurst: 100000 };
+
 export function relay(port: number, ready: (port: number) => void): void {
   const sockets = new Map<string, Set<WebSocket>>();
   const seqs = new Map<string, number>();
@@ -32,7 +35,7 @@ export function relay(port: number, ready: (port: number) => void): void {
     sockets.set(me, (sockets.get(me) ?? new Set()).add(ws));
     ws.on("close", () => sockets.get(me)?.delete(ws));
     const send = (frame: ServerFrame) => ws.send(JSON.stringify(frame));
-    send({ type: "hello", user: me, device: "d", rev: 0, serverTime: Date.now(), limits: { maxTextBytes: 65536, maxFrameBytes: 262144, historyPageSize: 50, syncPageSize: 200 } });
+    send({ type: "hello", user: me, device: "d", rev: 0, serverTime: Date.now(), limits: FLOOR_LIMITS });
     ws.on("message", (data) => {
       if (data.toString() === "ping") return ws.send("pong");
       const f = JSON.parse(data.toString()) as ClientFrame;

@@ -16,13 +16,14 @@ import { table, writeResults, type RunInfo } from "./report";
 import { Progress, type Scenario, type ScenarioResult } from "./scenario";
 import { connect } from "./scenarios/connect";
 import { fanout } from "./scenarios/fanout";
+import { flood } from "./scenarios/flood";
 import { pairs } from "./scenarios/pairs";
 import { ramp } from "./scenarios/ramp";
 import { reconnect } from "./scenarios/reconnect";
 import { BENCH_OVERRIDES, PROJECT_ROOT, serverOptions } from "./server";
 import { stopAllTargets } from "./target";
 
-const SCENARIOS: Scenario<object>[] = [pairs, ramp, fanout, connect, reconnect] as Scenario<object>[];
+const SCENARIOS: Scenario<object>[] = [pairs, ramp, fanout, flood, connect, reconnect] as Scenario<object>[];
 /** The whole run stops by itself after this, whatever happens. */
 const WATCHDOG_MS = { full: 30 * 60_000, smoke: 3 * 60_000 };
 

@@ -28,6 +28,10 @@ export const BENCH_OVERRIDES: Record<string, string> = {
   // The per-user flood guard (20/s) would cap the ramp before the server does.
   SEND_RATE_PER_SEC: "100000",
   SEND_BURST: "100000",
+  // The bench client does not pace itself below the per-socket frame budget
+  // as the SDK does (the ramp's senders pass 50 frames/s); `flood` sets it back.
+  FRAME_RATE_PER_SEC: "100000",
+  FRAME_BURST: "100000",
 };
 
 export interface BenchServer {

@@ -30,6 +30,33 @@ export function limitsFrom(env: Env): Limits {
     maxFrameBytes: intVar(env.MAX_FRAME_BYTES, DEFAULT_LIMITS.maxFrameBytes),
     historyPageSize: Math.min(MAX_HISTORY_PAGE, intVar(env.HISTORY_PAGE_SIZE, DEFAULT_LIMITS.historyPageSize)),
     syncPageSize: intVar(env.SYNC_PAGE_SIZE, DEFAULT_LIMITS.syncPageSize),
+    frameRatePerSec: intVar(env.FRAME_RATE_PER_SEC, DEFAULT_LIMITS.frameRatePerSec),
+    frameBurst: intVar(env.FRAME_BURST, DEFAULT_LIMITS.frameBurst),
+    sendRatePerSec: intVar(env.SEND_RATE_PER_SEC, DEFAULT_LIMITS.sendRatePerSec),
+    sendBurst: intVar(env.SEND_BURST, DEFAULT_LIMITS.sendBurst),
+  };
+}
+
+/** What one user may hold and start, beyond the per-frame limits clients are told in `hello`. */
+export interface UserQuotas {
+  /** Open sockets (devices, tabs) at once; one more is refused at the upgrade. */
+  maxSockets: number;
+  /** Device rows kept (cursors); past it the least recently seen are forgotten. */
+  maxDevices: number;
+  /** After a socket was closed for flooding, new sockets are refused this long. */
+  floodCooldownMs: number;
+  /** `group.create` per user per minute (a resend of a created group is free). */
+  groupCreatesPerMin: number;
+}
+
+export const DEFAULT_QUOTAS: UserQuotas = { maxSockets: 16, maxDevices: 64, floodCooldownMs: 10_000, groupCreatesPerMin: 10 };
+
+export function userQuotasFrom(env: Env): UserQuotas {
+  return {
+    maxSockets: intVar(env.MAX_SOCKETS_PER_USER, DEFAULT_QUOTAS.maxSockets),
+    maxDevices: intVar(env.MAX_DEVICES_PER_USER, DEFAULT_QUOTAS.maxDevices),
+    floodCooldownMs: intVar(env.FLOOD_COOLDOWN_MS, DEFAULT_QUOTAS.floodCooldownMs),
+    groupCreatesPerMin: intVar(env.GROUP_CREATE_PER_MIN, DEFAULT_QUOTAS.groupCreatesPerMin),
   };
 }
 

@@ -36,6 +36,12 @@ export interface Env {
   PRESENCE_FLUSH_MS?: string;
   SEND_RATE_PER_SEC?: string;
   SEND_BURST?: string;
+  FRAME_RATE_PER_SEC?: string;
+  FRAME_BURST?: string;
+  FLOOD_COOLDOWN_MS?: string;
+  MAX_SOCKETS_PER_USER?: string;
+  MAX_DEVICES_PER_USER?: string;
+  GROUP_CREATE_PER_MIN?: string;
   SHED_BUSY_AT?: string;
   SHED_OVERLOADED_AT?: string;
   LOGIN_RATE_PER_MIN?: string;

@@ -22,6 +22,7 @@ import {
   type Settings,
   type SyncPageFrame,
   type Visibility,
+  TokenBucket,
 } from "../protocol";
 import {
   Connection,
@@ -78,8 +79,11 @@ const RESEND_AFTER_MS = 2_000;
  * the group (src/objects/group-acks.ts), so the group tick hardly moves.
  */
 export const GROUP_DELIVERED_HOLD_MS = 100;
-/** Errors that mean "not processed, try again" rather than "refused". */
-const TRANSIENT_ERRORS: ReadonlySet<FrameErrorCode> = new Set(["internal", "unavailable"]);
+/**
+ * Errors that mean "not processed, try again" rather than "refused". A
+ * `rate_limited` send is resent once its `retryAfterMs` has passed.
+ */
+const TRANSIENT_ERRORS: ReadonlySet<FrameErrorCode> = new Set(["internal", "unavailable", "rate_limited"]);
 
 /**
  * The edgechat client for browsers and Node: one self-healing connection, an
@@ -134,7 +138,10 @@ export class EdgechatClient {
   #closed = true;
   #receiptFlushQueued = false;
   #groupReceiptTimer: ReturnType<typeof setTimeout> | undefined;
+  /** While set, the outbox sends nothing: a refused message goes again first, when it fires. */
   #resendTimer: ReturnType<typeof setTimeout> | undefined;
+  /** My share of the user's send quota, so one device alone is never refused for rate. */
+  #sendQuota = sendQuotaFor(DEFAULT_LIMITS);
 
   constructor(options: ClientOptions) {
     this.#url = trimSlash(options.url);
@@ -178,6 +185,7 @@ export class EdgechatClient {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#resendTimer);
+    this.#resendTimer = undefined;
     clearTimeout(this.#groupReceiptTimer);
     this.#groupReceiptTimer = undefined;
     this.#connection.stop();
@@ -520,6 +528,8 @@ export class EdgechatClient {
     this.#model.setMe(hello.user);
     this.#groups.model.setMe(hello.user);
     this.#limits = hello.limits;
+    this.#connection.setFrameBudget(hello.limits);
+    if (this.#sendQuota.ratePerSec !== hello.limits.sendRatePerSec || this.#sendQuota.burst !== hello.limits.sendBurst) this.#sendQuota = sendQuotaFor(hello.limits);
     this.#events.emit("hello", hello);
   }
 
@@ -559,7 +569,7 @@ export class EdgechatClient {
     const pending = error.ref !== undefined ? this.#outbox.get(error.ref) : undefined;
     if (pending) {
       // The server could not handle it (not: will not): try again shortly.
-      if (TRANSIENT_ERRORS.has(error.code)) return this.#resendLater(pending.clientId);
+      if (TRANSIENT_ERRORS.has(error.code)) return this.#resendLater(pending.clientId, error.code === "rate_limited" ? (error.retryAfterMs ?? RESEND_AFTER_MS) : RESEND_AFTER_MS);
       this.#outbox.refused(pending.clientId, refused);
       if (pending.group) return this.#groups.refused(pending.clientId, error.code);
       const failed = this.#model.reject(pending.clientId, error.code);
@@ -611,22 +621,36 @@ export class EdgechatClient {
     this.#sendFrame(frame);
   }
 
+  /**
+   * Sends waiting messages oldest first, as fast as my send quota allows.
+   * Messages keep the order they were typed in: after a refusal nothing goes
+   * until the refused one goes again (the server refuses anything newer from
+   * this socket until then, the `resendFirst` rule of docs/protocol.md).
+   */
   #flushOutbox(): void {
-    if (this.#connection.status !== "open") return;
-    for (const message of this.#outbox.takeUnsent()) {
+    if (this.#connection.status !== "open" || this.#resendTimer !== undefined) return;
+    for (;;) {
+      const wait = this.#sendQuota.waitMs(Date.now());
+      if (wait > 0) return this.#pauseOutbox(wait);
+      const message = this.#outbox.takeNextUnsent();
+      if (!message) return;
+      this.#sendQuota.take(Date.now());
       const { clientId, to, text } = message;
       const frame: ClientFrame = message.group ? { type: "group.send", ref: clientId, clientId, group: to, text } : { type: "msg.send", ref: clientId, clientId, to, text };
-      const sent = this.#sendFrame(frame);
-      if (sent === undefined) return this.#outbox.unsend(message.clientId);
+      if (this.#sendFrame(frame) === undefined) return this.#outbox.unsend(clientId);
     }
   }
 
-  #resendLater(clientId: string): void {
+  #resendLater(clientId: string, afterMs: number): void {
     this.#outbox.unsend(clientId);
+    this.#pauseOutbox(afterMs);
+  }
+
+  #pauseOutbox(ms: number): void {
     this.#resendTimer ??= setTimeout(() => {
       this.#resendTimer = undefined;
       this.#flushOutbox();
-    }, RESEND_AFTER_MS);
+    }, ms);
   }
 
   #noteReceipt(kind: ReceiptKind, chat: string, upto: number): void {
@@ -694,6 +718,10 @@ export class EdgechatClient {
     if (text.length === 0) throw new EdgechatFrameError("bad_frame", "text: must not be empty");
     if (utf8Length(text) > this.#limits.maxTextBytes) throw new EdgechatFrameError("text_too_large", `The message text is larger than ${this.#limits.maxTextBytes} bytes.`);
   }
+}
+
+function sendQuotaFor(limits: Pick<Limits, "sendRatePerSec" | "sendBurst">): TokenBucket {
+  return new TokenBucket(limits.sendRatePerSec, limits.sendBurst, Date.now());
 }
 
 function globalWebSocket(): WebSocketConstructor {

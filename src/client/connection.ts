@@ -1,4 +1,5 @@
-import { PING, PONG } from "../protocol";
+import { DEFAULT_LIMITS, PING, PONG, type Limits } from "../protocol";
+import { FramePacer } from "./pacer";
 
 /**
  * The part of the WebSocket API the client uses, so the browser's, Node 22's
@@ -93,6 +94,9 @@ export class Connection {
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #pongDeadline: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Frames of the open socket, paced under the server's frame budget. */
+  #pacer: FramePacer | undefined;
+  #budget: Pick<Limits, "frameRatePerSec" | "frameBurst"> = DEFAULT_LIMITS;
 
   constructor(options: {
     target: () => Promise<ConnectionTarget>;
@@ -136,15 +140,25 @@ export class Connection {
     void this.#connect();
   }
 
-  /** Sends a text frame when open; returns false (sending nothing) otherwise. */
+  /**
+   * Sends a text frame when open, at once or (past the frame budget) after
+   * the frames before it; returns false (sending nothing) when not open.
+   */
   send(text: string): boolean {
-    if (!this.#isOpen || !this.#socket) return false;
-    try {
-      this.#socket.send(text);
-      return true;
-    } catch {
-      return false;
-    }
+    if (!this.#isOpen || !this.#pacer) return false;
+    this.#pacer.send(text);
+    return true;
+  }
+
+  /** The server's per-socket frame budget (from `hello`), for this socket and the next. */
+  setFrameBudget(budget: Pick<Limits, "frameRatePerSec" | "frameBurst">): void {
+    this.#budget = budget;
+    this.#pacer?.setBudget(budget);
+  }
+
+  /** Frames waiting for the frame budget on the open socket. */
+  get waitingFrames(): number {
+    return this.#pacer?.waiting ?? 0;
   }
 
   async #connect(): Promise<void> {
@@ -176,12 +190,23 @@ export class Connection {
       this.#clear(this.#pongDeadline);
       if (typeof event.data === "string" && event.data !== PONG) this.#handlers.message(event.data);
     };
-    socket.onclose = () => this.#drop(socket);
+    socket.onclose = (event: { code?: number; reason?: string }) => {
+      // 1008: the server closed it for breaking a rule (the frame budget); say so rather than go silent.
+      if (event.code === 1008) this.#handlers.error(new Error(`The server closed the connection: ${event.reason || "policy violation"}`));
+      this.#drop(socket);
+    };
     socket.onerror = () => this.#drop(socket);
   }
 
   #opened(socket: WebSocketLike): void {
     this.#isOpen = true;
+    this.#pacer = new FramePacer((text) => {
+      try {
+        socket.send(text);
+      } catch {
+        this.#drop(socket, 4000, "send failed");
+      }
+    }, this.#budget);
     this.#setStatus("open");
     this.#after(this.#reconnect.stableMs, () => {
       this.#attempt = 0;
@@ -205,6 +230,8 @@ export class Connection {
     const wasOpen = this.#isOpen;
     this.#socket = undefined;
     this.#isOpen = false;
+    this.#pacer?.clear();
+    this.#pacer = undefined;
     for (const timer of this.#timers) {
       clearTimeout(timer);
       clearInterval(timer);

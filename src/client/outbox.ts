@@ -58,11 +58,14 @@ export class Outbox {
     return this.#entries.size;
   }
 
-  /** Marks and returns the messages not yet sent on this connection, oldest first. */
-  takeUnsent(): PendingMessage[] {
-    const unsent = [...this.#entries.values()].filter((e) => !e.inFlight);
-    for (const entry of unsent) entry.inFlight = true;
-    return unsent.map((e) => e.message);
+  /** Marks and returns the oldest message not yet sent on this connection. */
+  takeNextUnsent(): PendingMessage | undefined {
+    for (const entry of this.#entries.values()) {
+      if (entry.inFlight) continue;
+      entry.inFlight = true;
+      return entry.message;
+    }
+    return undefined;
   }
 
   /** It must go out again (the connection dropped, or the server failed to handle it). */

@@ -2,7 +2,8 @@ import type { Env } from "../env";
 import { FRAME_ERRORS, type ClientFrame, type ClientFrameOf, type FrameErrorCode, type GroupInfo, type GroupMessage, type Limits, type ServerFrame } from "../protocol";
 import type { GroupObject, GroupResult } from "./group";
 import type { GroupAcks } from "./group-acks";
-import type { TokenBucket } from "./lib/token-bucket";
+import type { SendQuota } from "./lib/send-quota";
+import type { TokenBucket } from "../protocol/token-bucket";
 import { costs } from "./lib/metrics";
 import type { UserStore } from "./user-store";
 
@@ -15,7 +16,11 @@ export interface GroupFrameContext {
   limits: Limits;
   acks: GroupAcks;
   /** My flood guard on sends (all my devices together): each group.send takes a token, a resend gives it back. */
-  sendRate: Pick<TokenBucket, "take" | "refund">;
+  sendQuota: SendQuota;
+  /** Groups I may create per minute: a resent create that found its group gives the token back. */
+  groupCreates: Pick<TokenBucket, "take" | "refund">;
+  /** The socket the frame came on (the send quota's order gate is per socket). */
+  ws: WebSocket;
   me: string;
   reply(frame: ServerFrame): void;
   /** To my other devices. */
@@ -33,12 +38,7 @@ export function isGroupFrame(frame: ClientFrame): frame is GroupFrame {
  */
 export async function handleGroupFrame(ctx: GroupFrameContext, frame: GroupFrame): Promise<void> {
   const { me } = ctx;
-  if (frame.type === "group.create") {
-    const id = await groupIdFor(me, frame.clientId);
-    costs.rpcCalls++;
-    const result = await ctx.env.GROUP.getByName(id).create(me, id, frame.name, frame.members);
-    return answer(ctx, frame, result, ({ info, duplicate }) => ctx.reply({ type: "group.created", ref: frame.ref, info, duplicate }));
-  }
+  if (frame.type === "group.create") return onCreate(ctx, frame);
   if (frame.type === "group.delivered" || frame.type === "group.read") {
     // Never in the group (as far as my own record goes): answered here. Otherwise
     // the group hears of it a moment later, coalesced with others (group-acks.ts).
@@ -94,6 +94,26 @@ export async function groupIdFor(creator: string, clientId?: string): Promise<st
 }
 
 /**
+ * A create costs a token of my group-creation rate. Out of tokens, a resend
+ * (same clientId) of a create that made its group is still answered, as a
+ * duplicate; anything else is rate_limited.
+ */
+async function onCreate(ctx: GroupFrameContext, frame: ClientFrameOf<"group.create">): Promise<void> {
+  const id = await groupIdFor(ctx.me, frame.clientId);
+  costs.rpcCalls++;
+  const group = ctx.env.GROUP.getByName(id);
+  const token = ctx.groupCreates.take(Date.now());
+  if (!token.ok) {
+    const made = frame.clientId === undefined ? undefined : await group.info(ctx.me);
+    if (made?.ok) return ctx.reply({ type: "group.created", ref: frame.ref, info: made.value, duplicate: true });
+    return ctx.reply({ type: "error", code: "rate_limited", message: "Too many groups created; retry after retryAfterMs.", ref: frame.ref, retryAfterMs: token.retryAfterMs });
+  }
+  const result = await group.create(ctx.me, id, frame.name, frame.members);
+  if (result.ok && result.value.duplicate) ctx.groupCreates.refund();
+  return answer(ctx, frame, result, ({ info, duplicate }) => ctx.reply({ type: "group.created", ref: frame.ref, info, duplicate }));
+}
+
+/**
  * A send costs a token of my send rate; a resend of a stored message costs
  * none and is answered whatever the rate, as msg.send does. Only the group
  * knows what it stored: with a token the group is asked to send, and the
@@ -101,16 +121,17 @@ export async function groupIdFor(creator: string, clientId?: string): Promise<st
  * only asked for the stored message, and anything new is rate_limited.
  */
 async function onSend(ctx: GroupFrameContext, frame: ClientFrameOf<"group.send">, group: DurableObjectStub<GroupObject>): Promise<void> {
-  const token = ctx.sendRate.take(Date.now());
+  const token = ctx.sendQuota.take(ctx.ws, frame.clientId, Date.now());
   if (token.ok) {
     const result = await group.send(ctx.me, frame.clientId, frame.text);
-    if (result.ok && result.value.duplicate) ctx.sendRate.refund();
+    if (result.ok && result.value.duplicate) ctx.sendQuota.refund();
     return answerSend(ctx, frame, result);
   }
   const stored = await group.sentMessage(ctx.me, frame.clientId);
   if (!stored.ok) return answerSend(ctx, frame, stored);
   if (stored.value === null) {
-    return ctx.reply({ type: "error", code: "rate_limited", message: FRAME_ERRORS.rate_limited, ref: frame.ref, retryAfterMs: token.retryAfterMs });
+    const { retryAfterMs, resendFirst } = token;
+    return ctx.reply({ type: "error", code: "rate_limited", message: FRAME_ERRORS.rate_limited, ref: frame.ref, retryAfterMs, resendFirst });
   }
   answerSend(ctx, frame, { ok: true, value: { message: stored.value, duplicate: true } });
 }

@@ -590,10 +590,22 @@ export class UserStore {
 
   // ---- devices -------------------------------------------------------------------
 
-  touchDevice(device: string, now: number): void {
+  /**
+   * A device connected. At most `keep` device rows are kept: past it the
+   * least recently seen are forgotten (a forgotten device that comes back
+   * syncs from its own cursor like any other), so a client inventing a new
+   * device id per connection cannot grow the table.
+   */
+  touchDevice(device: string, now: number, keep: number): void {
     this.#db.run`
       INSERT INTO devices (device, first_seen, last_seen) VALUES (${device}, ${now}, ${now})
       ON CONFLICT (device) DO UPDATE SET last_seen = excluded.last_seen`;
+    this.#db.run`
+      DELETE FROM devices WHERE device IN (SELECT device FROM devices ORDER BY last_seen DESC, device LIMIT -1 OFFSET ${keep})`;
+  }
+
+  deviceCount(): number {
+    return this.#db.one<{ n: number }>`SELECT COUNT(*) AS n FROM devices`!.n;
   }
 
   setDeviceCursor(device: string, cursor: number): void {

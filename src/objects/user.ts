@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { DEFAULT_RECOVERY_MS, intVar, limitsFrom, retryPolicyFrom, type RetryPolicy } from "../config";
+import { DEFAULT_RECOVERY_MS, intVar, limitsFrom, retryPolicyFrom, userQuotasFrom, type RetryPolicy, type UserQuotas } from "../config";
 import type { Env } from "../env";
 import { DEVICE_HEADER, log, USER_HEADER } from "../internal";
 import {
@@ -12,12 +12,17 @@ import {
   type Failure,
   type FrameErrorCode,
   type GroupFailedFrame,
+  HTTP_ERRORS,
+  type HttpErrorBody,
+  type HttpErrorCode,
   type Limits,
   type ServerFrame,
   USER_ACTIVITY,
 } from "../protocol";
 import { isOverloaded, isRemote, isRetryable, LoadMonitor, Priority, shedDecision } from "./lib/load";
-import { TokenBucket } from "./lib/token-bucket";
+import { TokenBucket } from "../protocol/token-bucket";
+import { FLOOD_CLOSE_CODE, FrameBudget } from "./lib/frame-budget";
+import { SendQuota } from "./lib/send-quota";
 import { DEFAULT_PRESENCE_SHARDS, type PresenceRecord } from "./presence";
 import { handlePresenceFrame, isPresenceFrame, TYPING_TTL_MS, type TypingSignal } from "./user-signals";
 import { UserPresence } from "./user-presence";
@@ -54,8 +59,14 @@ export class UserObject extends DurableObject<Env> {
   readonly #lookups = new Map<string, Promise<boolean>>();
   readonly #presence: UserPresence;
   readonly #groupAcks: GroupAcks;
-  /** Per-user flood guard on sends (all devices together); in memory, so it costs no writes. */
-  #sendBucket: TokenBucket;
+  readonly #quotas: UserQuotas;
+  /** Per-user flood guard on sends (all devices together), with each socket's order gate; in memory, so it costs no writes. */
+  readonly #sendQuota: SendQuota;
+  readonly #groupCreates: TokenBucket;
+  /** Every frame of a socket, checked before it is parsed. */
+  readonly #frameBudget: FrameBudget;
+  /** Until then new sockets are refused: one of them was just closed for flooding. */
+  #floodedUntil = 0;
   /** Work in flight here; public so tests can induce an overload. */
   readonly load: LoadMonitor;
 
@@ -65,7 +76,10 @@ export class UserObject extends DurableObject<Env> {
     this.#retry = retryPolicyFrom(env);
     this.#alarm = new AlarmClock(ctx.storage);
     this.#recoveryMs = intVar(env.DELIVERY_RECOVERY_MS, DEFAULT_RECOVERY_MS);
-    this.#sendBucket = new TokenBucket(intVar(env.SEND_RATE_PER_SEC, 20), intVar(env.SEND_BURST, 60), Date.now());
+    this.#quotas = userQuotasFrom(env);
+    this.#sendQuota = new SendQuota(new TokenBucket(this.#limits.sendRatePerSec, this.#limits.sendBurst, Date.now()));
+    this.#groupCreates = new TokenBucket(this.#quotas.groupCreatesPerMin / 60, this.#quotas.groupCreatesPerMin, Date.now());
+    this.#frameBudget = new FrameBudget(this.#limits.frameRatePerSec, this.#limits.frameBurst);
     this.load = new LoadMonitor({ busyAt: intVar(env.SHED_BUSY_AT, 64), overloadedAt: intVar(env.SHED_OVERLOADED_AT, 256) });
     // Answered by the runtime without waking the object: idle clients stay
     // connected while it hibernates.
@@ -97,11 +111,17 @@ export class UserObject extends DurableObject<Env> {
     if (!this.#claim(user)) {
       return Response.json({ error: { code: "not_authorized", message: "This object belongs to another user." } }, { status: 403 });
     }
-    const { 0: client, 1: server } = new WebSocketPair();
     const now = Date.now();
+    if (now < this.#floodedUntil) {
+      return refuse("flood_cooldown", "A socket of this user was closed for sending too many frames; reconnect later.", this.#floodedUntil - now);
+    }
+    if (this.ctx.getWebSockets().filter((s) => s.readyState === WebSocket.OPEN).length >= this.#quotas.maxSockets) {
+      return refuse("too_many_sockets", `At most ${this.#quotas.maxSockets} sockets per user; close one first.`);
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [device]);
     server.serializeAttachment({ user, device, connectedAt: now } satisfies SocketAttachment);
-    this.#store.touchDevice(device, now);
+    this.#store.touchDevice(device, now, this.#quotas.maxDevices);
     this.#send(server, { type: "hello", user, device, rev: this.#store.rev, serverTime: now, limits: this.#limits });
     const offered = request.headers.get("Sec-WebSocket-Protocol")?.split(",").map((p) => p.trim()) ?? [];
     const headers = offered.includes(WS_PROTOCOL) ? { "Sec-WebSocket-Protocol": WS_PROTOCOL } : undefined;
@@ -110,6 +130,11 @@ export class UserObject extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     costs.framesIn++;
+    const verdict = this.#frameBudget.admit(ws, Date.now());
+    if (verdict !== "admit") {
+      if (verdict === "over") this.#closeFlooding(ws);
+      return;
+    }
     const parsed = parseClientFrame(raw, this.#limits);
     if (!parsed.ok) {
       this.#error(ws, parsed.code, parsed.ref, parsed.message);
@@ -156,7 +181,9 @@ export class UserObject extends DurableObject<Env> {
             limits: this.#limits,
             acks: this.#groupAcks,
             // group.send takes its token there: a resend of a stored message is answered whatever the rate.
-            sendRate: this.#sendBucket,
+            sendQuota: this.#sendQuota,
+            groupCreates: this.#groupCreates,
+            ws,
             me: socket.user,
             reply: (f) => this.#send(ws, f),
             others: (f) => this.#broadcast(f, ws),
@@ -214,11 +241,23 @@ export class UserObject extends DurableObject<Env> {
     }
   }
 
-  /** The per-user token bucket: a flood gets `rate_limited` and writes nothing. */
+  /**
+   * Past its frame budget: the socket is closed with 1008, and for
+   * FLOOD_COOLDOWN_MS no new socket is accepted, so reconnecting at once
+   * does not buy a fresh budget. Frames already on their way are dropped unread.
+   */
+  #closeFlooding(ws: WebSocket): void {
+    costs.shed++;
+    this.#floodedUntil = Date.now() + this.#quotas.floodCooldownMs;
+    log("socket_flooding", { user: attachmentOf(ws)?.user, device: attachmentOf(ws)?.device });
+    closeQuietly(ws, FLOOD_CLOSE_CODE, this.#frameBudget.reason);
+  }
+
+  /** The per-user send quota: a flood gets `rate_limited` and writes nothing. */
   #answerIfFlooding(ws: WebSocket, frame: ClientFrameOf<"msg.send">): boolean {
-    const verdict = this.#sendBucket.take(Date.now());
+    const verdict = this.#sendQuota.take(ws, frame.clientId, Date.now());
     if (verdict.ok) return true;
-    this.#send(ws, { type: "error", code: "rate_limited", message: FRAME_ERRORS.rate_limited, ref: frame.ref, retryAfterMs: verdict.retryAfterMs });
+    this.#send(ws, { type: "error", code: "rate_limited", message: FRAME_ERRORS.rate_limited, ref: frame.ref, retryAfterMs: verdict.retryAfterMs, resendFirst: verdict.resendFirst });
     return false;
   }
 
@@ -483,6 +522,12 @@ export class UserObject extends DurableObject<Env> {
   #error(ws: WebSocket, code: FrameErrorCode, ref?: string, message: string = FRAME_ERRORS[code]): void {
     this.#send(ws, ref === undefined ? { type: "error", code, message } : { type: "error", code, message, ref });
   }
+}
+
+/** An upgrade this object will not take, answered like the gateway's HTTP errors. */
+function refuse(code: HttpErrorCode, message: string, retryAfterMs?: number): Response {
+  const headers = retryAfterMs === undefined ? undefined : { "Retry-After": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) };
+  return Response.json({ error: { code, message } } satisfies HttpErrorBody, { status: HTTP_ERRORS[code], headers });
 }
 
 function singleFlight(running: Map<string, Promise<void>>, key: string, run: () => Promise<void>): Promise<void> {

@@ -32,6 +32,10 @@ export const HTTP_ERRORS = {
   username_taken: 409,
   invalid_credentials: 401,
   too_many_attempts: 429,
+  /** The user has MAX_SOCKETS_PER_USER sockets open already. */
+  too_many_sockets: 429,
+  /** A socket of this user was just closed for flooding (FLOOD_COOLDOWN_MS). */
+  flood_cooldown: 429,
   unauthorized: 401,
   token_expired: 401,
   token_invalid: 401,

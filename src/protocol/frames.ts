@@ -198,6 +198,12 @@ export interface ErrorFrame {
   ref?: string;
   /** With rate_limited: when a retry will be accepted. */
   retryAfterMs?: number;
+  /**
+   * With rate_limited on a send: the clientId this socket must send again
+   * before any newer message is accepted (this frame's own, or an earlier
+   * refused one), so messages keep the order they were typed in.
+   */
+  resendFirst?: string;
 }
 
 export type ServerFrame =

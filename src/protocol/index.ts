@@ -4,3 +4,4 @@ export * from "./group-frames";
 export * from "./presence-frames";
 export * from "./limits";
 export * from "./parse";
+export * from "./token-bucket";

@@ -12,6 +12,16 @@ export interface Limits {
   historyPageSize: number;
   /** Messages in one sync page. */
   syncPageSize: number;
+  /**
+   * The per-socket frame budget (every frame, of any type): a token bucket of
+   * `frameBurst` refilled at `frameRatePerSec`. A socket past it is closed
+   * with 1008; a client paces itself below it.
+   */
+  frameRatePerSec: number;
+  frameBurst: number;
+  /** The per-user send quota (`msg.send` and `group.send`, all devices together). */
+  sendRatePerSec: number;
+  sendBurst: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -20,6 +30,10 @@ export const DEFAULT_LIMITS: Limits = {
   maxFrameBytes: 256 * 1024,
   historyPageSize: 50,
   syncPageSize: 200,
+  frameRatePerSec: 50,
+  frameBurst: 200,
+  sendRatePerSec: 20,
+  sendBurst: 60,
 };
 
 /** Upper bound on the `limit` a client may ask for in one history page. */

@@ -87,6 +87,7 @@ export class Client {
   readonly #raw: string[] = [];
   readonly #rawWaiters: ((data: string) => void)[] = [];
   #closed = false;
+  readonly #closedWith: Promise<{ code: number; reason: string }>;
 
   constructor(readonly ws: WebSocket) {
     ws.addEventListener("message", (event) => {
@@ -102,9 +103,20 @@ export class Client {
       if (index >= 0) this.#waiters.splice(index, 1)[0]!.resolve(frame);
       else this.#buffer.push(frame);
     });
-    ws.addEventListener("close", () => {
-      this.#closed = true;
-    });
+    this.#closedWith = new Promise((resolve) =>
+      ws.addEventListener("close", (event) => {
+        this.#closed = true;
+        resolve({ code: event.code, reason: event.reason });
+      }),
+    );
+  }
+
+  /** How the server closed the socket; fails after a timeout. */
+  closedBy(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<{ code: number; reason: string }> {
+    return Promise.race([
+      this.#closedWith,
+      scheduler.wait(timeoutMs).then(() => Promise.reject(new Error(`socket still open after ${timeoutMs} ms`))),
+    ]);
   }
 
   send(frame: ClientFrame | Record<string, unknown>): void {

@@ -21,7 +21,7 @@ describe("a new socket", () => {
       device: "tablet",
       rev: 0,
       serverTime: expect.any(Number),
-      limits: { maxTextBytes: 65_536, maxFrameBytes: 262_144, historyPageSize: 50, syncPageSize: 200 },
+      limits: { maxTextBytes: 65_536, maxFrameBytes: 262_144, historyPageSize: 50, syncPageSize: 200, frameRatePerSec: 50, frameBurst: 200, sendRatePerSec: 20, sendBurst: 60 },
     });
   });
 

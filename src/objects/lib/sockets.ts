@@ -10,6 +10,11 @@ export interface SocketAttachment {
   connectedAt: number;
   /** Users whose presence this socket subscribed to. */
   subs?: string[];
+  /**
+   * The clientId of a send refused with `rate_limited`: until it comes
+   * again, later new sends on this socket are refused too (lib/send-quota.ts).
+   */
+  heldFor?: string;
 }
 
 export function attachmentOf(ws: WebSocket): SocketAttachment | undefined {

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { TokenBucket } from "../../../src/objects/lib/token-bucket";
+import { TokenBucket } from "../../../src/protocol/token-bucket";
 
 function takeAll(bucket: TokenBucket, now: number, count: number) {
   return Array.from({ length: count }, () => bucket.take(now));
