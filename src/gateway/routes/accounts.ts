@@ -3,6 +3,7 @@ import { intVar } from "../../config";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, USERNAME_PATTERN } from "../../protocol";
 import type { Env } from "../../env";
 import { ApiError } from "../errors";
+import { readJsonBody } from "../json-body";
 import { issueToken, signingKey } from "../tokens";
 
 interface Credentials {
@@ -50,14 +51,9 @@ function tooMany(retryAfterMs: number): never {
   throw new ApiError("too_many_attempts", "Too many attempts; try again later.", retryAfterMs);
 }
 
-/** Reads `{ username, password }`; usernames are case-insensitive, so lowercased. */
+/** Reads `{ username, password }` (at most MAX_JSON_BODY_BYTES); usernames are case-insensitive, so lowercased. */
 async function credentials(request: Request): Promise<Credentials> {
-  let body: unknown;
-  try {
-    body = await request.json();
-  } catch {
-    throw new ApiError("bad_request", "The body must be JSON: { \"username\": ..., \"password\": ... }.");
-  }
+  const body = await readJsonBody(request, 'The body must be JSON: { "username": ..., "password": ... }.');
   const { username, password } = (body ?? {}) as Record<string, unknown>;
   if (typeof username !== "string" || typeof password !== "string") {
     throw new ApiError("bad_request", "username and password must be strings.");
