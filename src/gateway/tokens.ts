@@ -1,6 +1,6 @@
 import { sign, verify } from "hono/jwt";
 import { JwtTokenExpired } from "hono/utils/jwt/types";
-import { intVar } from "../config";
+import { intVar, isLocalEnvironment } from "../config";
 import type { Env } from "../env";
 import { ApiError } from "./errors";
 
@@ -19,8 +19,7 @@ export interface IssuedToken {
  */
 export function signingKey(env: Env): string {
   const secret = env.TOKEN_SECRET;
-  const development = env.ENVIRONMENT === "development" || env.ENVIRONMENT === "test";
-  if (!secret || secret.length < 32 || (!development && secret === DEVELOPMENT_SECRET)) {
+  if (!secret || secret.length < 32 || (!isLocalEnvironment(env) && secret === DEVELOPMENT_SECRET)) {
     throw new ApiError("server_misconfigured", "TOKEN_SECRET is not configured (at least 32 characters; run `wrangler secret put TOKEN_SECRET`).");
   }
   return secret;

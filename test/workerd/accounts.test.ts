@@ -1,7 +1,10 @@
 /**
- * Abuse limits on the account endpoints: body size.
+ * Abuse limits on the account endpoints: body size, and which client address
+ * the login throttle counts.
  */
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { clientAddress, LOCAL_ADDRESS } from "../../src/gateway/client-address";
 import { MAX_JSON_BODY_BYTES } from "../../src/protocol";
 import { expectError, freshName, gateway, PASSWORD, postJson } from "./helpers";
 
@@ -64,5 +67,23 @@ describe("request body limit", () => {
     await expectError(await postBody("/api/register", stream), 413, "payload_too_large");
     // The runtime may read a few chunks ahead; it must not take the whole megabyte.
     expect(pulled()).toBeLessThan(MAX_JSON_BODY_BYTES + 16 * 1024);
+  });
+});
+
+describe("the client address the login throttle counts", () => {
+  const request = (ip: string) => new Request("http://localhost/api/login", { headers: { "CF-Connecting-IP": ip } });
+
+  it("is the CF-Connecting-IP header when deployed, where Cloudflare's edge sets it", () => {
+    const deployed = { ...env, ENVIRONMENT: undefined };
+    expect(clientAddress(request("203.0.113.7"), deployed)).toBe("203.0.113.7");
+    expect(clientAddress(request("198.51.100.2"), deployed)).toBe("198.51.100.2");
+  });
+
+  it("is one local address in development and tests, whatever the client puts in the header", () => {
+    for (const environment of ["development", "test"]) {
+      const local = { ...env, ENVIRONMENT: environment };
+      expect(clientAddress(request("203.0.113.7"), local)).toBe(LOCAL_ADDRESS);
+      expect(clientAddress(new Request("http://localhost/api/login"), local)).toBe(LOCAL_ADDRESS);
+    }
   });
 });

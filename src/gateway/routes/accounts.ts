@@ -2,6 +2,7 @@ import { Hono, type Context } from "hono";
 import { intVar } from "../../config";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, USERNAME_PATTERN } from "../../protocol";
 import type { Env } from "../../env";
+import { clientAddress } from "../client-address";
 import { ApiError } from "../errors";
 import { readJsonBody } from "../json-body";
 import { issueToken, signingKey } from "../tokens";
@@ -39,11 +40,10 @@ export const accounts = new Hono<{ Bindings: Env }>()
     return c.json({ user: username, ...(await issueToken(c.env, username)) });
   });
 
-/** Logins and sign-ups per client address (Cloudflare sets CF-Connecting-IP; locally there is none). */
+/** Logins and sign-ups per client address; see clientAddress for which address that is. */
 async function throttleAddress(c: Context<{ Bindings: Env }>): Promise<void> {
-  const address = c.req.header("CF-Connecting-IP") ?? "local";
   const perMinute = intVar(c.env.LOGIN_RATE_PER_MIN, 30);
-  const verdict = await c.env.LIMITER.getByName(`login:${address}`).take(perMinute / 60, perMinute);
+  const verdict = await c.env.LIMITER.getByName(`login:${clientAddress(c.req.raw, c.env)}`).take(perMinute / 60, perMinute);
   if (!verdict.ok) tooMany(verdict.retryAfterMs);
 }
 
