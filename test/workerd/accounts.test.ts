@@ -1,11 +1,12 @@
 /**
- * Abuse limits on the account endpoints: body size, and which client address
- * the login throttle counts.
+ * Abuse limits on the account endpoints: body size, the password policy, and
+ * which client address the login throttle counts.
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { clientAddress, LOCAL_ADDRESS } from "../../src/gateway/client-address";
-import { MAX_JSON_BODY_BYTES } from "../../src/protocol";
+import { COMMON_PASSWORDS } from "../../src/gateway/common-passwords";
+import { MAX_JSON_BODY_BYTES, MIN_PASSWORD_LENGTH } from "../../src/protocol";
 import { expectError, freshName, gateway, PASSWORD, postJson } from "./helpers";
 
 /** JSON for `fields`, padded with trailing whitespace (still valid JSON) to exactly `bytes` bytes. */
@@ -67,6 +68,33 @@ describe("request body limit", () => {
     await expectError(await postBody("/api/register", stream), 413, "payload_too_large");
     // The runtime may read a few chunks ahead; it must not take the whole megabyte.
     expect(pulled()).toBeLessThan(MAX_JSON_BODY_BYTES + 16 * 1024);
+  });
+});
+
+describe("password policy", () => {
+  it("refuses the most common passwords, whatever their case, saying why", async () => {
+    for (const password of ["password123", "Passw0rd", "QWERTY123", "iloveyou1", "Summer2024"]) {
+      const res = await postJson("/api/register", { username: freshName("common"), password });
+      expect(res.status, password).toBe(400);
+      expect(await res.json(), password).toEqual({ error: { code: "weak_password", message: expect.stringMatching(/common/) } });
+    }
+  });
+
+  it("refuses a password that is or contains the username, saying why", async () => {
+    const username = freshName("named");
+    for (const password of [username, `${username}!2024`, `My${username.toUpperCase()}`]) {
+      const res = await postJson("/api/register", { username, password });
+      expect(res.status, password).toBe(400);
+      expect(await res.json(), password).toEqual({ error: { code: "weak_password", message: expect.stringMatching(/username/) } });
+    }
+  });
+
+  it("lists only lowercase passwords long enough to pass the length rule", () => {
+    expect(COMMON_PASSWORDS.size).toBeGreaterThanOrEqual(500);
+    for (const password of COMMON_PASSWORDS) {
+      expect(password).toBe(password.toLowerCase());
+      expect(password.length).toBeGreaterThanOrEqual(MIN_PASSWORD_LENGTH);
+    }
   });
 });
 

@@ -1,10 +1,11 @@
 import { Hono, type Context } from "hono";
 import { intVar } from "../../config";
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, USERNAME_PATTERN } from "../../protocol";
+import { MAX_PASSWORD_LENGTH, USERNAME_PATTERN } from "../../protocol";
 import type { Env } from "../../env";
 import { clientAddress } from "../client-address";
 import { ApiError } from "../errors";
 import { readJsonBody } from "../json-body";
+import { requireStrongPassword } from "../password-policy";
 import { issueToken, signingKey } from "../tokens";
 
 interface Credentials {
@@ -20,9 +21,7 @@ export const accounts = new Hono<{ Bindings: Env }>()
     if (!USERNAME_PATTERN.test(username)) {
       throw new ApiError("invalid_username", "A username is 3 to 32 characters: a-z, 0-9 and _.");
     }
-    if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
-      throw new ApiError("weak_password", `A password is ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters.`);
-    }
+    requireStrongPassword(password, username);
     signingKey(c.env); // refuse before creating an account we could not issue a token for
     const created = await c.env.ACCOUNTS.getByName(username).register(password);
     if (!created) throw new ApiError("username_taken", "That username is taken.");
