@@ -4,8 +4,8 @@ import { ApiError } from "./errors";
 
 /**
  * Why a new password is refused, or undefined when it may be used. Applied to
- * sign-ups, never to logins: an account whose password predates a rule must
- * still be able to sign in.
+ * sign-ups and password changes, never to logins: an account whose password
+ * predates a rule must still be able to sign in (and then change it).
  *
  * @example
  * passwordProblem("password123", "alice"); // "That password is one of the most common ones; ..."

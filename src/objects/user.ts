@@ -7,6 +7,8 @@ import {
   parseClientFrame,
   PING,
   PONG,
+  WS_CLOSE_TOKEN_REVOKED,
+  WS_CLOSE_TOKEN_REVOKED_REASON,
   WS_PROTOCOL,
   type ClientFrameOf,
   type Failure,
@@ -386,6 +388,15 @@ export class UserObject extends DurableObject<Env> {
     if (signal.group !== undefined && !this.#store.group(signal.group)?.active) return;
     if (signal.chat !== undefined && !this.#store.isContact(signal.from)) return;
     this.#broadcast({ type: "typing", ...signal, ttlMs: TYPING_TTL_MS });
+  }
+
+  /**
+   * The user signed out everywhere or changed the password: every open socket
+   * ends with 4001, whatever token opened it (the gateway refuses the revoked
+   * ones when they try to come back).
+   */
+  async revokeSessions(): Promise<void> {
+    for (const ws of this.ctx.getWebSockets()) closeQuietly(ws, WS_CLOSE_TOKEN_REVOKED, WS_CLOSE_TOKEN_REVOKED_REASON);
   }
 
   // ---- retry queues ---------------------------------------------------------------------

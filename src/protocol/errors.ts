@@ -42,6 +42,7 @@ export const HTTP_ERRORS = {
   server_misconfigured: 500,
   internal: 500,
   payload_too_large: 413,
+  token_revoked: 401,
 } as const;
 export type HttpErrorCode = keyof typeof HTTP_ERRORS;
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { clientAddress, LOCAL_ADDRESS } from "../../src/gateway/client-address";
 import { COMMON_PASSWORDS } from "../../src/gateway/common-passwords";
 import { MAX_JSON_BODY_BYTES, MIN_PASSWORD_LENGTH } from "../../src/protocol";
-import { expectError, freshName, gateway, PASSWORD, postJson } from "./helpers";
+import { expectError, freshName, gateway, PASSWORD, postJson, register } from "./helpers";
 
 /** JSON for `fields`, padded with trailing whitespace (still valid JSON) to exactly `bytes` bytes. */
 function paddedJson(fields: Record<string, string>, bytes: number): string {
@@ -68,6 +68,12 @@ describe("request body limit", () => {
     await expectError(await postBody("/api/register", stream), 413, "payload_too_large");
     // The runtime may read a few chunks ahead; it must not take the whole megabyte.
     expect(pulled()).toBeLessThan(MAX_JSON_BODY_BYTES + 16 * 1024);
+  });
+
+  it("applies to POST /api/password too", async () => {
+    const alice = await register("pwbig");
+    const body = paddedJson({ password: PASSWORD, newPassword: "a much better secret" }, MAX_JSON_BODY_BYTES + 1);
+    await expectError(await postBody("/api/password", body, { Authorization: `Bearer ${alice.token}` }), 413, "payload_too_large");
   });
 });
 
