@@ -17,6 +17,15 @@ export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 10, baseMs: 1_000, maxM
  */
 export const DEFAULT_RECOVERY_MS = 2_000;
 
+/**
+ * Whether the Worker runs locally (`wrangler dev` reads ENVIRONMENT from
+ * .dev.vars, the tests set it) rather than deployed, where it is unset. The
+ * Worker's own configuration, never anything in a request, decides this.
+ */
+export function isLocalEnvironment(env: Env): boolean {
+  return env.ENVIRONMENT === "development" || env.ENVIRONMENT === "test";
+}
+
 /** A positive integer from a variable, or the fallback when unset or malformed. */
 export function intVar(value: string | undefined, fallback: number): number {
   if (value === undefined || value.trim() === "") return fallback;

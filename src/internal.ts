@@ -5,6 +5,8 @@
  */
 export const USER_HEADER = "X-Edgechat-User";
 export const DEVICE_HEADER = "X-Edgechat-Device";
+/** The verified token's version (`ver`), so the user's object can refuse one it saw revoked. */
+export const TOKEN_VERSION_HEADER = "X-Edgechat-Token-Version";
 
 /** One structured log line per event: ids and codes, never tokens or text. */
 export function log(event: string, fields: Record<string, unknown> = {}): void {

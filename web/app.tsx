@@ -1,7 +1,7 @@
 import { useEffect, useState } from "hono/jsx/dom";
 import type { EdgechatClient, GroupChatMessage, Session } from "../src/client";
 import { entries, type Target } from "./entries";
-import { clearSession, connect, loadSession, saveSession } from "./session";
+import { clearSession, connect, loadSession, revokeSession, saveSession } from "./session";
 import { useRedraw, usePresenceHeartbeat } from "./use-client";
 import { ChatList } from "./views/chat-list";
 import { Conversation } from "./views/conversation";
@@ -28,6 +28,11 @@ export function App() {
       />
     );
   }
+  const signOutHere = () => {
+    session.client.close();
+    clearSession();
+    setSession(undefined);
+  };
   return (
     <Chats
       key={session.session.user}
@@ -35,17 +40,17 @@ export function App() {
       user={session.session.user}
       expiresAt={session.session.expiresAt}
       onSignOut={() => {
-        session.client.close();
-        clearSession();
-        setSession(undefined);
+        revokeSession(session.session);
+        signOutHere();
       }}
+      onExpired={signOutHere}
     />
   );
 }
 
 type Dialog = { kind: "new-chat" } | { kind: "new-group" } | { kind: "settings" } | { kind: "group-info" } | { kind: "message-info"; message: GroupChatMessage };
 
-function Chats(props: { client: EdgechatClient; user: string; expiresAt: number; onSignOut(): void }) {
+function Chats(props: { client: EdgechatClient; user: string; expiresAt: number; onSignOut(): void; onExpired(): void }) {
   const { client } = props;
   useRedraw(client);
   usePresenceHeartbeat(client);
@@ -54,7 +59,7 @@ function Chats(props: { client: EdgechatClient; user: string; expiresAt: number;
 
   // An expired token would only fail every reconnect: sign out instead.
   useEffect(() => {
-    const timer = setTimeout(props.onSignOut, Math.min(Math.max(0, props.expiresAt * 1000 - Date.now()), 2 ** 31 - 1));
+    const timer = setTimeout(props.onExpired, Math.min(Math.max(0, props.expiresAt * 1000 - Date.now()), 2 ** 31 - 1));
     return () => clearTimeout(timer);
   }, []);
 

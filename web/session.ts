@@ -25,6 +25,15 @@ export function clearSession(): void {
   sessionStorage.removeItem(SESSION_KEY);
 }
 
+/**
+ * Revokes the session's tokens on the server (every device is signed out).
+ * Best effort: offline, or with a token already revoked, this tab signs out
+ * locally all the same.
+ */
+export function revokeSession(session: Session): void {
+  EdgechatClient.logout(location.origin, session.token).catch(() => {});
+}
+
 /** One device id per browser profile, so the server keeps one cursor for it. */
 function deviceId(): string {
   try {

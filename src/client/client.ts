@@ -39,7 +39,7 @@ import { EdgechatClosedError, EdgechatFrameError } from "./errors";
 import type { ClientEvents, TypingTarget } from "./events";
 import type { GroupChat, GroupChatMessage } from "./group-model";
 import { Groups, type GroupAction } from "./groups";
-import { authenticate, trimSlash, type Session } from "./http";
+import { authenticate, changePassword, logout, trimSlash, type Session } from "./http";
 import { randomId } from "./ids";
 import type { ClientLink } from "./link";
 import { ChatModel, type Chat, type ChatMessage } from "./model";
@@ -106,6 +106,24 @@ export class EdgechatClient {
   /** Signs in; throws `EdgechatHttpError` (e.g. `invalid_credentials`). */
   static login(url: string, username: string, password: string): Promise<Session> {
     return authenticate(url, "login", username, password);
+  }
+
+  /**
+   * Signs out everywhere: revokes every token of the user, and the server
+   * closes their sockets (code 4001). Throws `EdgechatHttpError` (`network`
+   * when offline, `token_revoked` when already signed out).
+   */
+  static logout(url: string, token: string): Promise<void> {
+    return logout(url, token);
+  }
+
+  /**
+   * Changes the password and revokes every earlier token, this one included:
+   * continue with the returned session's token. Throws `EdgechatHttpError`
+   * (`invalid_credentials` for a wrong current password, `weak_password`).
+   */
+  static changePassword(url: string, token: string, password: string, newPassword: string): Promise<Session> {
+    return changePassword(url, token, password, newPassword);
   }
 
   readonly device: string;

@@ -1,7 +1,7 @@
 import type { FrameErrorCode, HttpErrorCode } from "../protocol";
 
 /**
- * An HTTP call (register, login) answered with `{ error: { code, message } }`,
+ * An HTTP call (register, login, logout, password change) answered with `{ error: { code, message } }`,
  * or not answered at all (`code: "network"`, `status: 0`).
  *
  * @example

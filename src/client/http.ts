@@ -1,7 +1,7 @@
 import { HTTP_ERRORS, type HttpErrorCode } from "../protocol";
 import { EdgechatHttpError } from "./errors";
 
-/** What POST /api/register and POST /api/login answer. */
+/** What POST /api/register, /api/login and /api/password answer. */
 export interface Session {
   user: string;
   token: string;
@@ -11,16 +11,40 @@ export interface Session {
 
 /** POST `${url}/api/${action}` with the credentials; throws {@link EdgechatHttpError}. */
 export async function authenticate(url: string, action: "register" | "login", username: string, password: string): Promise<Session> {
-  let response: Response;
+  return sessionFrom(await post(url, `/api/${action}`, { username, password }));
+}
+
+/**
+ * POST /api/logout: revokes every token of the user (all devices), and the
+ * server closes their sockets (code 4001). Throws {@link EdgechatHttpError},
+ * `token_revoked` when this token was revoked already.
+ */
+export async function logout(url: string, token: string): Promise<void> {
+  const response = await post(url, "/api/logout", undefined, token);
+  if (!response.ok) throw httpError(response.status, await response.json().catch(() => undefined));
+}
+
+/**
+ * POST /api/password: checks `password`, sets `newPassword`, revokes every
+ * earlier token (closing every socket) and answers a new session for this
+ * device. Throws {@link EdgechatHttpError} (`invalid_credentials`, `weak_password`, ...).
+ */
+export async function changePassword(url: string, token: string, password: string, newPassword: string): Promise<Session> {
+  return sessionFrom(await post(url, "/api/password", { password, newPassword }, token));
+}
+
+async function post(url: string, path: string, body: unknown, token?: string): Promise<Response> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token !== undefined) headers.Authorization = `Bearer ${token}`;
   try {
-    response = await fetch(`${trimSlash(url)}/api/${action}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ username, password }),
-    });
+    return await fetch(`${trimSlash(url)}${path}`, { method: "POST", headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (err) {
     throw new EdgechatHttpError(0, "network", `Could not reach ${url}: ${String(err)}`);
   }
+}
+
+async function sessionFrom(response: Response): Promise<Session> {
   const body: unknown = await response.json().catch(() => undefined);
   if (!response.ok) throw httpError(response.status, body);
   if (!isSession(body)) throw new EdgechatHttpError(response.status, "internal", "The server answered without a token.");

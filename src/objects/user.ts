@@ -1,12 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
 import { DEFAULT_RECOVERY_MS, intVar, limitsFrom, retryPolicyFrom, userQuotasFrom, type RetryPolicy, type UserQuotas } from "../config";
 import type { Env } from "../env";
-import { DEVICE_HEADER, log, USER_HEADER } from "../internal";
+import { DEVICE_HEADER, log, TOKEN_VERSION_HEADER, USER_HEADER } from "../internal";
 import {
   FRAME_ERRORS,
   parseClientFrame,
   PING,
   PONG,
+  WS_CLOSE_TOKEN_REVOKED,
+  WS_CLOSE_TOKEN_REVOKED_REASON,
   WS_PROTOCOL,
   type ClientFrameOf,
   type Failure,
@@ -36,6 +38,8 @@ import { GroupAcks } from "./group-acks";
 import { handleGroupFrame, isGroupFrame } from "./user-groups";
 import { UserStore, type WireMessage } from "./user-store";
 
+/** Storage key of the lowest token version this user's sockets may be opened with. */
+const MIN_TOKEN_VERSION_KEY = "minTokenVersion";
 /** Messages handed to a peer's object in one call. */
 const DELIVERY_BATCH = 100;
 /** Peers an alarm works on at once. */
@@ -111,6 +115,10 @@ export class UserObject extends DurableObject<Env> {
     if (!this.#claim(user)) {
       return Response.json({ error: { code: "not_authorized", message: "This object belongs to another user." } }, { status: 403 });
     }
+    const tokenVersion = Number(request.headers.get(TOKEN_VERSION_HEADER) ?? 0);
+    if (tokenVersion < this.#minTokenVersion()) {
+      return refuse("token_revoked", "The account signed out or changed its password after this token was issued.");
+    }
     const now = Date.now();
     if (now < this.#floodedUntil) {
       return refuse("flood_cooldown", "A socket of this user was closed for sending too many frames; reconnect later.", this.#floodedUntil - now);
@@ -120,7 +128,7 @@ export class UserObject extends DurableObject<Env> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [device]);
-    server.serializeAttachment({ user, device, connectedAt: now } satisfies SocketAttachment);
+    server.serializeAttachment({ user, device, connectedAt: now, tokenVersion } satisfies SocketAttachment);
     this.#store.touchDevice(device, now, this.#quotas.maxDevices);
     this.#send(server, { type: "hello", user, device, rev: this.#store.rev, serverTime: now, limits: this.#limits });
     const offered = request.headers.get("Sec-WebSocket-Protocol")?.split(",").map((p) => p.trim()) ?? [];
@@ -425,6 +433,25 @@ export class UserObject extends DurableObject<Env> {
     if (signal.group !== undefined && !this.#store.group(signal.group)?.active) return;
     if (signal.chat !== undefined && !this.#store.isContact(signal.from)) return;
     this.#broadcast({ type: "typing", ...signal, ttlMs: TYPING_TTL_MS });
+  }
+
+  /**
+   * The user signed out everywhere or changed the password, so tokens before
+   * `version` are revoked: their sockets end with 4001, and upgrades carrying
+   * them are refused from now on. The gateway checks the account before it
+   * forwards an upgrade; this closes the gap of an upgrade checked just
+   * before the sign-out that arrives here after it. Stored, since the
+   * refusal must outlive the object's memory.
+   */
+  async revokeSessions(version: number): Promise<void> {
+    if (version > this.#minTokenVersion()) this.ctx.storage.kv.put(MIN_TOKEN_VERSION_KEY, version);
+    for (const ws of this.ctx.getWebSockets()) {
+      if ((attachmentOf(ws)?.tokenVersion ?? 0) < version) closeQuietly(ws, WS_CLOSE_TOKEN_REVOKED, WS_CLOSE_TOKEN_REVOKED_REASON);
+    }
+  }
+
+  #minTokenVersion(): number {
+    return this.ctx.storage.kv.get<number>(MIN_TOKEN_VERSION_KEY) ?? 0;
   }
 
   // ---- retry queues ---------------------------------------------------------------------

@@ -45,6 +45,8 @@ export const HTTP_ERRORS = {
   upgrade_required: 426,
   server_misconfigured: 500,
   internal: 500,
+  payload_too_large: 413,
+  token_revoked: 401,
 } as const;
 export type HttpErrorCode = keyof typeof HTTP_ERRORS;
 

@@ -45,10 +45,20 @@ export const MAX_ID_LENGTH = 64;
 export const USERNAME_PATTERN = /^[a-z0-9_]{3,32}$/;
 export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 256;
+/**
+ * Largest body the JSON endpoints (register, login, password change) accept,
+ * in bytes. Room for two passwords of MAX_PASSWORD_LENGTH with every character
+ * \u-escaped (6 bytes each) and a username; a credential never needs more, so
+ * a bigger body is refused before it is read.
+ */
+export const MAX_JSON_BODY_BYTES = 4 * 1024;
 
 /** The WebSocket subprotocol clients must offer; the token rides in a second one. */
 export const WS_PROTOCOL = "edgechat.v1";
 export const WS_TOKEN_PREFIX = "bearer.";
+/** Close code (and reason) of the sockets a sign-out or password change ends. */
+export const WS_CLOSE_TOKEN_REVOKED = 4001;
+export const WS_CLOSE_TOKEN_REVOKED_REASON = "token revoked";
 
 /** Text frame the runtime answers with "pong" without waking the object. */
 export const PING = "ping";

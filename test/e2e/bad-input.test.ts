@@ -5,7 +5,7 @@
  */
 import { sign } from "hono/jwt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_LIMITS, type FrameErrorCode } from "../../src/protocol";
+import { DEFAULT_LIMITS, MAX_JSON_BODY_BYTES, type FrameErrorCode } from "../../src/protocol";
 import { startWorker, type RunningWorker } from "./harness";
 import { connect, freshName, is, postJson, register, sendText, socketPool, UpgradeRefused, type Client } from "./support";
 
@@ -168,5 +168,30 @@ describe("accounts over HTTP", () => {
     const bad = await fetch(`${worker.url}/api/login`, { method: "POST", body: "{" });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: { code: "bad_request" } });
+  });
+
+  it("refuses a body over the limit with 413, with a Content-Length or sent chunked", async () => {
+    const credentials = JSON.stringify({ username: freshName("big"), password: "correct horse battery staple" });
+    // Trailing whitespace keeps it valid JSON: only the size is wrong.
+    const oversized = credentials + " ".repeat(MAX_JSON_BODY_BYTES);
+    const declared = await fetch(`${worker.url}/api/register`, { method: "POST", body: oversized });
+    expect(declared.status).toBe(413);
+    expect(await declared.json()).toMatchObject({ error: { code: "payload_too_large" } });
+
+    // A stream body goes out with Transfer-Encoding: chunked and no Content-Length.
+    const chunks = [credentials, ...new Array<string>(MAX_JSON_BODY_BYTES / 1024 + 1).fill(" ".repeat(1024))];
+    const chunked = await fetch(`${worker.url}/api/register`, {
+      method: "POST",
+      body: new ReadableStream({
+        pull(controller) {
+          const chunk = chunks.shift();
+          if (chunk === undefined) controller.close();
+          else controller.enqueue(new TextEncoder().encode(chunk));
+        },
+      }),
+      duplex: "half",
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect(await chunked.json()).toMatchObject({ error: { code: "payload_too_large" } });
   });
 });

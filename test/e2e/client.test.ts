@@ -84,6 +84,34 @@ describe("accounts over HTTP", () => {
     const wrong = await EdgechatClient.login(worker.url, session.user, "not the password").catch((e: unknown) => e);
     expect(wrong).toMatchObject({ status: 401, code: "invalid_credentials" });
   });
+
+  it("logs out everywhere: the open client is disconnected and the token is refused from then on", async () => {
+    const session = await signUp(worker.url, "leaver");
+    const client = open(worker.url, session);
+    await synced(client);
+    await EdgechatClient.logout(worker.url, session.token);
+    await untilClients("the client lost its socket", [client], () => client.status !== "open");
+    const again = await EdgechatClient.logout(worker.url, session.token).catch((e: unknown) => e);
+    expect(again).toMatchObject({ status: 401, code: "token_revoked" });
+    expect((await EdgechatClient.login(worker.url, session.user, PASSWORD)).user).toBe(session.user);
+  });
+
+  it("changes the password and continues on the session it answers", async () => {
+    const session = await signUp(worker.url, "mover");
+    const wrong = await EdgechatClient.changePassword(worker.url, session.token, "not the password", "a new long password").catch((e: unknown) => e);
+    expect(wrong).toMatchObject({ status: 401, code: "invalid_credentials" });
+    const changed = await EdgechatClient.changePassword(worker.url, session.token, PASSWORD, "a new long password");
+    expect(changed.user).toBe(session.user);
+    await synced(open(worker.url, changed));
+    const old = await EdgechatClient.login(worker.url, session.user, PASSWORD).catch((e: unknown) => e);
+    expect(old).toMatchObject({ status: 401, code: "invalid_credentials" });
+  });
+
+  it("reports a logout that cannot reach the server as a network error, for the caller to sign out locally", async () => {
+    const session = await signUp(worker.url, "offline");
+    const offline = await EdgechatClient.logout("http://127.0.0.1:1", session.token).catch((e: unknown) => e);
+    expect(offline).toMatchObject({ status: 0, code: "network" });
+  });
 });
 
 describe("two clients chatting", () => {

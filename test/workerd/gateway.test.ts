@@ -5,14 +5,7 @@
 import { env } from "cloudflare:test";
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
-import { freshName, gateway, PASSWORD, postJson, register } from "./helpers";
-
-async function expectError(res: Response, status: number, code: string): Promise<void> {
-  expect(res.status).toBe(status);
-  expect(res.headers.get("Content-Type")).toMatch(/application\/json/);
-  const body = await res.json<{ error: { code: string; message: string } }>();
-  expect(body).toEqual({ error: { code, message: expect.any(String) } });
-}
+import { expectError, freshName, gateway, PASSWORD, postJson, register } from "./helpers";
 
 function openSocket(query: string, headers: Record<string, string> = {}): Promise<Response> {
   return gateway(`/api/ws${query}`, { headers: { Upgrade: "websocket", ...headers } });

@@ -5,7 +5,7 @@
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
-import { onTestFinished } from "vitest";
+import { expect, onTestFinished } from "vitest";
 import type { ClientFrame, ErrorFrame, ServerFrame } from "../../src/protocol";
 import { UserStore } from "../../src/objects/user-store";
 import type { UserObject } from "../../src/objects/user";
@@ -26,6 +26,14 @@ export function gateway(path: string, init?: RequestInit): Promise<Response> {
 
 export function postJson(path: string, body: unknown): Promise<Response> {
   return gateway(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+}
+
+/** The response is the typed error `{ error: { code, message } }` with this status. */
+export async function expectError(res: Response, status: number, code: string): Promise<void> {
+  expect(res.status).toBe(status);
+  expect(res.headers.get("Content-Type")).toMatch(/application\/json/);
+  const body = await res.json<{ error: { code: string; message: string } }>();
+  expect(body).toEqual({ error: { code, message: expect.any(String) } });
 }
 
 export interface Account {

@@ -8,6 +8,8 @@ export interface SocketAttachment {
   user: string;
   device: string;
   connectedAt: number;
+  /** The version of the token that opened it (revokeSessions closes older ones). */
+  tokenVersion?: number;
   /** Users whose presence this socket subscribed to. */
   subs?: string[];
   /**

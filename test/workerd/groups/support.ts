@@ -46,7 +46,7 @@ export interface Account {
  */
 export async function accounts<const P extends readonly string[]>(...prefixes: P): Promise<Each<P, Account>> {
   const users: string[] = await registered(...prefixes);
-  return (await Promise.all(users.map(async (user) => ({ user, token: (await issueToken(env, user)).token })))) as Each<P, Account>;
+  return (await Promise.all(users.map(async (user) => ({ user, token: (await issueToken(env, user, 0)).token })))) as Each<P, Account>;
 }
 
 /** A group id like the user object makes: `g_` and 32 hex digits. */
