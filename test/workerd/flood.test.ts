@@ -8,7 +8,8 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_QUOTAS, intVar } from "../../src/config";
 import { DEFAULT_LIMITS, type ErrorFrame, type GroupCreatedFrame } from "../../src/protocol";
-import { connect, connectReady, gateway, inStore, register, type Account } from "./helpers";
+import { noteCooldown, refuseIfCoolingDown } from "../../src/gateway/cooldowns";
+import { connect, connectReady, freshName, gateway, inStore, register, type Account } from "./helpers";
 
 const FRAME_BURST = intVar(env.FRAME_BURST, DEFAULT_LIMITS.frameBurst);
 const MAX_SOCKETS = intVar(env.MAX_SOCKETS_PER_USER, DEFAULT_QUOTAS.maxSockets);
@@ -115,5 +116,23 @@ describe("the group-creation rate", () => {
     a.send({ type: "group.create", ref: "again", clientId: "c0", name: "Group 0" });
     const resent: GroupCreatedFrame = await a.nextOf("group.created", "again");
     expect(resent).toMatchObject({ duplicate: true, info: { name: "Group 0" } });
+  });
+});
+
+describe("the gateway's memory of cool-downs", () => {
+  it("answers a cooling-down user's upgrades itself until the object's Retry-After has passed", () => {
+    const user = freshName("flooder");
+    const now = 1_000_000;
+    expect(() => refuseIfCoolingDown(user, now)).not.toThrow();
+    noteCooldown(user, new Response(null, { status: 429, headers: { "Retry-After": "10" } }), now);
+    expect(() => refuseIfCoolingDown(user, now + 9_999)).toThrow(expect.objectContaining({ code: "flood_cooldown", retryAfterMs: 1 }));
+    expect(() => refuseIfCoolingDown(user, now + 10_000)).not.toThrow();
+  });
+
+  it("remembers nothing from an answer that is not a cool-down", () => {
+    const user = freshName("busy");
+    noteCooldown(user, new Response(null, { status: 429 }));
+    noteCooldown(user, new Response(null, { status: 200, headers: { "Retry-After": "10" } }));
+    expect(() => refuseIfCoolingDown(user)).not.toThrow();
   });
 });

@@ -3,6 +3,7 @@ import { MAX_ID_LENGTH, WS_TOKEN_PREFIX } from "../../protocol";
 import type { Env } from "../../env";
 import { DEVICE_HEADER, TOKEN_VERSION_HEADER, USER_HEADER } from "../../internal";
 import { requireCurrentToken } from "../auth";
+import { noteCooldown, refuseIfCoolingDown } from "../cooldowns";
 import { ApiError } from "../errors";
 import { originAllowed } from "../origin";
 import { verifyToken } from "../tokens";
@@ -28,6 +29,7 @@ export const ws = new Hono<{ Bindings: Env }>().get("/ws", async (c) => {
   const token = tokenFrom(request);
   if (!token) throw new ApiError("unauthorized", "Send a token: ?token= or the subprotocol bearer.<token>.");
   const claims = await verifyToken(c.env, token);
+  refuseIfCoolingDown(claims.user);
   await requireCurrentToken(c.env, claims);
   const { user } = claims;
 
@@ -41,7 +43,9 @@ export const ws = new Hono<{ Bindings: Env }>().get("/ws", async (c) => {
   // An upgrade checked just before a sign-out can reach the object after the sign-out's sweep:
   // the object compares this with the version the sweep left it (UserObject.revokeSessions).
   headers.set(TOKEN_VERSION_HEADER, String(claims.version));
-  return c.env.USER.getByName(user).fetch(new Request(request.url, { method: "GET", headers }));
+  const response = await c.env.USER.getByName(user).fetch(new Request(request.url, { method: "GET", headers }));
+  noteCooldown(user, response);
+  return response;
 });
 
 function tokenFrom(request: Request): string | undefined {
