@@ -1,23 +1,40 @@
 /**
- * Helpers for the browser tests: Debian's Chromium driven by playwright-core,
+ * Helpers for the browser tests: headless Chromium driven by playwright-core,
  * one browser per test file, one context (a separate profile: storage,
  * cookies, network) per person.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const SCREENSHOTS = join(process.cwd(), "test-results", "screenshots");
 export const PASSWORD = "correct horse battery";
 /** How long a UI state may take to appear. */
 export const UI_TIMEOUT_MS = 10_000;
 
-export function launch(): Promise<Browser> {
+const DEBIAN_CHROMIUM = "/usr/bin/chromium";
+
+/**
+ * Which Chromium: `CHROMIUM_PATH` when set, else Debian's when installed,
+ * else the headless build inside the @sparticuz/chromium devDependency
+ * (unpacked into the temp dir on first use), so `npm install` is all a fresh
+ * machine needs.
+ */
+export async function chromiumPath(): Promise<string> {
+  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
+  if (existsSync(DEBIAN_CHROMIUM)) return DEBIAN_CHROMIUM;
+  const packaged = (await import("@sparticuz/chromium")).default;
+  return packaged.executablePath();
+}
+
+export async function launch(): Promise<Browser> {
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: await chromiumPath(),
     headless: true,
-    // Playwright gives every launch a fresh temporary profile (user-data-dir).
+    // Our own flags, not the package's serverless set (which turns web security off, and the
+    // tests check the app's Content-Security-Policy). Without the background-networking ones
+    // Chromium keeps trying hosts this machine cannot reach. Playwright gives every launch a
+    // fresh temporary profile (user-data-dir).
     args: [
       "--headless",
       "--no-sandbox",
