@@ -6,6 +6,7 @@ import { presenceShardName } from "./lib/shard";
 import { attachmentOf, type SocketAttachment } from "./lib/sockets";
 import type { PresenceRecord } from "./presence";
 import type { UserStore } from "./user-store";
+import { ActivityReporter } from "./activity-reporter";
 
 /**
  * How long a due activity report waits before going to the shard. The first
@@ -14,14 +15,18 @@ import type { UserStore } from "./user-store";
  * the recipient, about 3 ms of the first message's 10 here (docs/performance.md).
  */
 export const REPORT_DELAY_MS = 100;
+/** A report that must reach the shard before the user's last one lapses is sent this much earlier. */
+export const LAPSE_MARGIN_MS = 1_000;
 
 /** Presence subscriptions one socket may hold. */
 export const MAX_SUBSCRIPTIONS_PER_SOCKET = 256;
 
 export interface PresenceConfig {
   shards: number;
-  /** A user's last-seen time is written at most once per this interval. */
+  /** A user's last-seen time is written at most once per this interval (unless it would lapse). */
   writeIntervalMs: number;
+  /** How long the shard shows a user online after a reported activity. */
+  onlineMs: number;
 }
 
 /**
@@ -30,9 +35,8 @@ export interface PresenceConfig {
  * to other users' presence, applying both users' privacy settings.
  */
 export class UserPresence {
-  #lastActivity = 0;
-  #lastReportedAt = 0;
-  #pendingReport: ReturnType<typeof setTimeout> | undefined;
+  /** Set by the first activity: it needs the user's name. */
+  #reporter: ActivityReporter | undefined;
   /** Whether a peer with "contacts" visibility counts me as a contact (asked once per wake-up). */
   readonly #contactOf = new Map<string, boolean>();
 
@@ -47,31 +51,30 @@ export class UserPresence {
     return this.env.PRESENCE.getByName(presenceShardName(user, this.config.shards));
   }
 
-  /** A frame flagged as user activity arrived. At most one write per interval reaches the shard. */
+  /**
+   * A frame flagged as user activity arrived. Reports reach the shard at most
+   * once per interval, yet always before the last one lapses (activity-reporter.ts).
+   */
   activity(me: string, now: number): void {
-    this.#lastActivity = now;
-    if (now - this.#lastReportedAt < this.config.writeIntervalMs) return;
-    this.#lastReportedAt = now;
-    // The report carries the activity's own time, so waiting does not change what it says.
-    this.#pendingReport = setTimeout(() => {
-      this.#pendingReport = undefined;
-      this.#shard(me)
-        .report(me, { activeAt: now, visibility: this.store.settings().lastSeen })
-        .catch((err) => log("presence_report_failed", { user: me, error: String(err) }));
-    }, REPORT_DELAY_MS);
+    // The report carries the newest activity's own time, so waiting does not change what it says.
+    this.#reporter ??= new ActivityReporter(
+      { writeIntervalMs: this.config.writeIntervalMs, onlineMs: this.config.onlineMs, delayMs: REPORT_DELAY_MS, marginMs: LAPSE_MARGIN_MS },
+      (activeAt) =>
+        void this.#shard(me)
+          .report(me, { activeAt, visibility: this.store.settings().lastSeen })
+          .catch((err) => log("presence_report_failed", { user: me, error: String(err) })),
+    );
+    this.#reporter.activity(now);
   }
 
   /** The last device disconnected: last seen is the last activity, not the disconnect. */
   async lastDeviceGone(me: string): Promise<void> {
     // No activity since this object woke: nothing reported "online", and the
     // shard's alarm retires anything older, so a background socket costs no write.
-    if (this.#lastActivity === 0) return;
-    const lastSeen = this.#lastActivity;
-    this.#lastActivity = 0;
-    this.#lastReportedAt = 0;
-    // An "online" report still waiting must not land after this one.
-    clearTimeout(this.#pendingReport);
-    this.#pendingReport = undefined;
+    const lastSeen = this.#reporter?.lastActivity ?? 0;
+    if (lastSeen === 0) return;
+    // A report still waiting must not land after this one.
+    this.#reporter!.reset();
     await this.#shard(me).report(me, { offline: { lastSeen } });
   }
 

@@ -25,7 +25,7 @@ import { isOverloaded, isRemote, isRetryable, LoadMonitor, Priority, shedDecisio
 import { TokenBucket } from "../protocol/token-bucket";
 import { FLOOD_CLOSE_CODE, FrameBudget } from "./lib/frame-budget";
 import { SendQuota } from "./lib/send-quota";
-import { DEFAULT_PRESENCE_SHARDS, type PresenceRecord } from "./presence";
+import { DEFAULT_ONLINE_MS, DEFAULT_PRESENCE_SHARDS, type PresenceRecord } from "./presence";
 import { handlePresenceFrame, isPresenceFrame, TYPING_TTL_MS, type TypingSignal } from "./user-signals";
 import { UserPresence } from "./user-presence";
 import { AlarmClock } from "./lib/alarm";
@@ -100,6 +100,7 @@ export class UserObject extends DurableObject<Env> {
     this.#presence = new UserPresence(env, this.#store, {
       shards: intVar(env.PRESENCE_SHARDS, DEFAULT_PRESENCE_SHARDS),
       writeIntervalMs: intVar(env.PRESENCE_WRITE_INTERVAL_MS, 10_000),
+      onlineMs: intVar(env.PRESENCE_ONLINE_MS, DEFAULT_ONLINE_MS),
     });
   }
 
