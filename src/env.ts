@@ -34,6 +34,7 @@ export interface Env {
   PRESENCE_ONLINE_MS?: string;
   PRESENCE_WRITE_INTERVAL_MS?: string;
   PRESENCE_FLUSH_MS?: string;
+  PRESENCE_MAX_SUBSCRIPTIONS?: string;
   SEND_RATE_PER_SEC?: string;
   SEND_BURST?: string;
   FRAME_RATE_PER_SEC?: string;

@@ -1,3 +1,4 @@
+import { EdgechatFrameError } from "./errors";
 import { MAX_PRESENCE_USERS, type PresenceFrame, type PresenceState, type Settings, type SettingsFrame, type TypingFrame, type Visibility } from "../protocol";
 import type { TypingState, TypingTarget } from "./events";
 import type { ClientLink } from "./link";
@@ -42,7 +43,13 @@ export class PresenceTracker {
 
   async subscribe(user: string): Promise<PresenceState> {
     this.#watched.add(user);
-    return this.#ask("presence.subscribe", user);
+    try {
+      return await this.#ask("presence.subscribe", user);
+    } catch (err) {
+      // Refused for good: not followed, so not renewed on the next connection either.
+      if (err instanceof EdgechatFrameError && err.code === "too_many_subscriptions") this.#watched.delete(user);
+      throw err;
+    }
   }
 
   unsubscribe(user: string): void {

@@ -18,8 +18,8 @@ export const REPORT_DELAY_MS = 100;
 /** A report that must reach the shard before the user's last one lapses is sent this much earlier. */
 export const LAPSE_MARGIN_MS = 1_000;
 
-/** Presence subscriptions one socket may hold. */
-export const MAX_SUBSCRIPTIONS_PER_SOCKET = 256;
+/** Presence subscriptions one socket may hold, unless PRESENCE_MAX_SUBSCRIPTIONS says otherwise. */
+export const DEFAULT_MAX_SUBSCRIPTIONS = 256;
 
 export interface PresenceConfig {
   shards: number;
@@ -27,6 +27,8 @@ export interface PresenceConfig {
   writeIntervalMs: number;
   /** How long the shard shows a user online after a reported activity. */
   onlineMs: number;
+  /** Presence subscriptions one socket may hold. */
+  maxSubscriptions: number;
 }
 
 /**
@@ -82,12 +84,17 @@ export class UserPresence {
     await this.#shard(me).report(me, { visibility: this.store.settings().lastSeen });
   }
 
-  async subscribe(me: string, ws: WebSocket, users: string[]): Promise<PresenceState[]> {
+  /**
+   * Follows `users` from this socket; "too_many" (and nothing subscribed)
+   * when that would take the socket past its cap, so a client learns it
+   * rather than silently missing pushes.
+   */
+  async subscribe(me: string, ws: WebSocket, users: string[]): Promise<PresenceState[] | "too_many"> {
     const attachment = attachmentOf(ws)!;
-    const subs = new Set(attachment.subs ?? []);
-    for (const user of users) if (subs.size < MAX_SUBSCRIPTIONS_PER_SOCKET) subs.add(user);
+    const subs = new Set([...(attachment.subs ?? []), ...users]);
+    if (subs.size > this.config.maxSubscriptions) return "too_many";
     ws.serializeAttachment({ ...attachment, subs: [...subs] } satisfies SocketAttachment);
-    const records = await Promise.all(users.filter((u) => subs.has(u)).map((u) => this.#shard(u).subscribe(u, me)));
+    const records = await Promise.all(users.map((u) => this.#shard(u).subscribe(u, me)));
     return Promise.all(records.map((r) => this.view(me, r)));
   }
 

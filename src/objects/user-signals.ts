@@ -48,9 +48,12 @@ export async function handlePresenceFrame(ctx: SignalContext, frame: SignalFrame
   switch (frame.type) {
     case "presence.active":
       return; // counted as activity before it got here
-    case "presence.subscribe":
-      for (const state of await ctx.presence.subscribe(me, ctx.ws, frame.users)) ctx.reply({ type: "presence", ref: frame.ref, ...state });
+    case "presence.subscribe": {
+      const states = await ctx.presence.subscribe(me, ctx.ws, frame.users);
+      if (states === "too_many") return ctx.error("too_many_subscriptions", frame.ref);
+      for (const state of states) ctx.reply({ type: "presence", ref: frame.ref, ...state });
       return;
+    }
     case "presence.unsubscribe":
       return ctx.presence.unsubscribe(me, ctx.ws, frame.users, ctx.sockets());
     case "presence.query":

@@ -27,7 +27,7 @@ import { FLOOD_CLOSE_CODE, FrameBudget } from "./lib/frame-budget";
 import { SendQuota } from "./lib/send-quota";
 import { DEFAULT_ONLINE_MS, DEFAULT_PRESENCE_SHARDS, type PresenceRecord } from "./presence";
 import { handlePresenceFrame, isPresenceFrame, TYPING_TTL_MS, type TypingSignal } from "./user-signals";
-import { UserPresence } from "./user-presence";
+import { DEFAULT_MAX_SUBSCRIPTIONS, UserPresence } from "./user-presence";
 import { AlarmClock } from "./lib/alarm";
 import { accountStub, userStub } from "./lib/stubs";
 import { forEachLimited } from "./lib/concurrency";
@@ -101,6 +101,7 @@ export class UserObject extends DurableObject<Env> {
       shards: intVar(env.PRESENCE_SHARDS, DEFAULT_PRESENCE_SHARDS),
       writeIntervalMs: intVar(env.PRESENCE_WRITE_INTERVAL_MS, 10_000),
       onlineMs: intVar(env.PRESENCE_ONLINE_MS, DEFAULT_ONLINE_MS),
+      maxSubscriptions: intVar(env.PRESENCE_MAX_SUBSCRIPTIONS, DEFAULT_MAX_SUBSCRIPTIONS),
     });
   }
 

@@ -21,6 +21,7 @@ export const FRAME_ERRORS = {
   not_in_group: "That user is not a member of the group.",
   unavailable: "A service the request needs did not answer; try again.",
   rate_limited: "Too many messages; slow down and retry after retryAfterMs.",
+  too_many_subscriptions: "This socket would follow more users than PRESENCE_MAX_SUBSCRIPTIONS; nothing was subscribed. Unsubscribe some first.",
   internal: "Something went wrong on the server; the frame was not processed.",
 } as const;
 export type FrameErrorCode = keyof typeof FRAME_ERRORS;

@@ -3,11 +3,13 @@
  * peer and is pushed changes without polling, until it unsubscribes or its
  * socket closes; the shard's alarm turns "online" into "last seen".
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { PresenceObject } from "../../../src/objects/presence";
-import type { PresenceFrame, ServerFrame } from "../../../src/protocol";
-import { connectReady, waitUntil } from "../helpers";
+import { intVar } from "../../../src/config";
+import { DEFAULT_MAX_SUBSCRIPTIONS } from "../../../src/objects/user-presence";
+import { MAX_PRESENCE_USERS, type PresenceFrame, type ServerFrame } from "../../../src/protocol";
+import { connectReady, freshName, register, waitUntil } from "../helpers";
 import { chatting, query, shardOf, subscribe, subscribersOf, waitForRow, waitForSockets } from "./support";
 
 /** A pushed presence change (no ref) about `user`. */
@@ -152,5 +154,42 @@ describe("ending a subscription", () => {
 
     tablet.send({ type: "presence.unsubscribe", users: [bob.user] });
     await waitUntil(async () => (await subscribersOf(bob.user)).length === 0, "bob's shard forgets alice");
+  });
+});
+
+describe("the subscription cap", () => {
+  const CAP = intVar(env.PRESENCE_MAX_SUBSCRIPTIONS, DEFAULT_MAX_SUBSCRIPTIONS);
+  /** `count` usernames nobody has (following them stores a subscription all the same). */
+  const names = (tag: string, count: number) => Array.from({ length: count }, (_, i) => `${tag}_${i}`);
+
+  it("refuses a presence.subscribe past PRESENCE_MAX_SUBSCRIPTIONS with too_many_subscriptions, subscribing none of it", async () => {
+    const alice = await register("alice");
+    const a = await connectReady(alice);
+    const tag = freshName("p");
+    for (let i = 0; i < CAP; i += MAX_PRESENCE_USERS) {
+      a.send({ type: "presence.subscribe", ref: `s${i}`, users: names(tag, CAP).slice(i, i + MAX_PRESENCE_USERS) });
+      await a.nextOf("presence", `s${i}`);
+    }
+    a.send({ type: "presence.subscribe", ref: "over", users: [`${tag}_over`, `${tag}_0`] });
+    expect(await a.nextOf("error", "over")).toMatchObject({ code: "too_many_subscriptions" });
+    expect(await subscribersOf(`${tag}_over`)).toEqual([]);
+    // Users already followed can be asked for again: they do not count twice.
+    a.send({ type: "presence.subscribe", ref: "again", users: [`${tag}_0`] });
+    expect(await a.nextOf("presence", "again")).toMatchObject({ user: `${tag}_0` });
+  });
+
+  it("counts per socket, and an unsubscribe makes room", async () => {
+    const alice = await register("alice");
+    const [phone, laptop] = await Promise.all([connectReady(alice, { device: "phone" }), connectReady(alice, { device: "laptop" })]);
+    const tag = freshName("p");
+    for (let i = 0; i < CAP; i += MAX_PRESENCE_USERS) {
+      phone.send({ type: "presence.subscribe", ref: `s${i}`, users: names(tag, CAP).slice(i, i + MAX_PRESENCE_USERS) });
+      await phone.nextOf("presence", `s${i}`);
+    }
+    laptop.send({ type: "presence.subscribe", ref: "l", users: [`${tag}_new`] });
+    expect(await laptop.nextOf("presence", "l")).toMatchObject({ user: `${tag}_new` });
+    phone.send({ type: "presence.unsubscribe", users: [`${tag}_0`] });
+    phone.send({ type: "presence.subscribe", ref: "room", users: [`${tag}_new`] });
+    expect(await phone.nextOf("presence", "room")).toMatchObject({ user: `${tag}_new` });
   });
 });
