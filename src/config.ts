@@ -34,15 +34,19 @@ export function intVar(value: string | undefined, fallback: number): number {
 }
 
 export function limitsFrom(env: Env): Limits {
+  const sendRatePerSec = intVar(env.SEND_RATE_PER_SEC, DEFAULT_LIMITS.sendRatePerSec);
+  const sendBurst = intVar(env.SEND_BURST, DEFAULT_LIMITS.sendBurst);
   return {
     maxTextBytes: intVar(env.MAX_TEXT_BYTES, DEFAULT_LIMITS.maxTextBytes),
     maxFrameBytes: intVar(env.MAX_FRAME_BYTES, DEFAULT_LIMITS.maxFrameBytes),
     historyPageSize: Math.min(MAX_HISTORY_PAGE, intVar(env.HISTORY_PAGE_SIZE, DEFAULT_LIMITS.historyPageSize)),
     syncPageSize: intVar(env.SYNC_PAGE_SIZE, DEFAULT_LIMITS.syncPageSize),
-    frameRatePerSec: intVar(env.FRAME_RATE_PER_SEC, DEFAULT_LIMITS.frameRatePerSec),
-    frameBurst: intVar(env.FRAME_BURST, DEFAULT_LIMITS.frameBurst),
-    sendRatePerSec: intVar(env.SEND_RATE_PER_SEC, DEFAULT_LIMITS.sendRatePerSec),
-    sendBurst: intVar(env.SEND_BURST, DEFAULT_LIMITS.sendBurst),
+    // Never below twice the send quota: a client sending as fast as it may, each send with a
+    // receipt or two, is never closed, and lifting the quota for a load test lifts this too.
+    frameRatePerSec: Math.max(intVar(env.FRAME_RATE_PER_SEC, DEFAULT_LIMITS.frameRatePerSec), 2 * sendRatePerSec + 10),
+    frameBurst: Math.max(intVar(env.FRAME_BURST, DEFAULT_LIMITS.frameBurst), 2 * sendBurst + 10),
+    sendRatePerSec,
+    sendBurst,
   };
 }
 
