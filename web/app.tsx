@@ -1,5 +1,5 @@
 import { useEffect, useState } from "hono/jsx/dom";
-import type { EdgechatClient, GroupChatMessage, Session } from "../src/client";
+import { EdgechatHttpError, type EdgechatClient, type GroupChatMessage, type Session } from "../src/client";
 import { entries, type Target } from "./entries";
 import { clearSession, connect, loadSession, revokeSession, saveSession } from "./session";
 import { useRedraw, usePresenceHeartbeat } from "./use-client";
@@ -57,10 +57,15 @@ function Chats(props: { client: EdgechatClient; user: string; expiresAt: number;
   const [open, setOpen] = useState<Target | undefined>(undefined);
   const [dialog, setDialog] = useState<Dialog | undefined>(undefined);
 
-  // An expired token would only fail every reconnect: sign out instead.
+  // An expired token would only fail every reconnect: sign out instead. So would a revoked one
+  // (signed out or password changed on another device: the server closes this socket with 4001).
   useEffect(() => {
     const timer = setTimeout(props.onExpired, Math.min(Math.max(0, props.expiresAt * 1000 - Date.now()), 2 ** 31 - 1));
-    return () => clearTimeout(timer);
+    const off = client.on("error", (err) => err instanceof EdgechatHttpError && err.code === "token_revoked" && props.onExpired());
+    return () => {
+      clearTimeout(timer);
+      off();
+    };
   }, []);
 
   useEffect(() => {

@@ -1,4 +1,5 @@
-import { DEFAULT_LIMITS, PING, PONG, type Limits } from "../protocol";
+import { DEFAULT_LIMITS, PING, PONG, WS_CLOSE_TOKEN_REVOKED, type Limits } from "../protocol";
+import { EdgechatHttpError } from "./errors";
 import { FramePacer } from "./pacer";
 
 /**
@@ -193,6 +194,8 @@ export class Connection {
     socket.onclose = (event: { code?: number; reason?: string }) => {
       // 1008: the server closed it for breaking a rule (the frame budget); say so rather than go silent.
       if (event.code === 1008) this.#handlers.error(new Error(`The server closed the connection: ${event.reason || "policy violation"}`));
+      // 4001: the token was revoked (signed out everywhere, password changed): every reconnect will be refused.
+      if (event.code === WS_CLOSE_TOKEN_REVOKED) this.#handlers.error(new EdgechatHttpError(401, "token_revoked", "This session was signed out (on another device, or by a password change)."));
       this.#drop(socket);
     };
     socket.onerror = () => this.#drop(socket);

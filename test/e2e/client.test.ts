@@ -88,9 +88,13 @@ describe("accounts over HTTP", () => {
   it("logs out everywhere: the open client is disconnected and the token is refused from then on", async () => {
     const session = await signUp(worker.url, "leaver");
     const client = open(worker.url, session);
+    const errors: Error[] = [];
+    client.on("error", (err) => errors.push(err));
     await synced(client);
     await EdgechatClient.logout(worker.url, session.token);
     await untilClients("the client lost its socket", [client], () => client.status !== "open");
+    // Told why, so an app can sign out rather than reconnect in vain.
+    await untilClients("the client heard why", [client], () => errors.some((e) => e instanceof EdgechatHttpError && e.code === "token_revoked"));
     const again = await EdgechatClient.logout(worker.url, session.token).catch((e: unknown) => e);
     expect(again).toMatchObject({ status: 401, code: "token_revoked" });
     expect((await EdgechatClient.login(worker.url, session.user, PASSWORD)).user).toBe(session.user);
