@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import { TokenBucket } from "../protocol/token-bucket";
+import { TokenBucket } from "../protocol";
 
 /**
  * A token bucket per key (the gateway uses one per client address for

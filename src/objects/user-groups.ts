@@ -3,7 +3,7 @@ import { FRAME_ERRORS, type ClientFrame, type ClientFrameOf, type FrameErrorCode
 import type { GroupObject, GroupResult } from "./group";
 import type { GroupAcks } from "./group-acks";
 import type { SendQuota } from "./lib/send-quota";
-import type { TokenBucket } from "../protocol/token-bucket";
+import type { TokenBucket } from "../protocol";
 import { costs } from "./lib/metrics";
 import type { UserStore } from "./user-store";
 

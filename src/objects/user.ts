@@ -19,10 +19,10 @@ import {
   type HttpErrorCode,
   type Limits,
   type ServerFrame,
+  TokenBucket,
   USER_ACTIVITY,
 } from "../protocol";
 import { isOverloaded, isRemote, isRetryable, LoadMonitor, Priority, shedDecision } from "./lib/load";
-import { TokenBucket } from "../protocol/token-bucket";
 import { FLOOD_CLOSE_CODE, FrameBudget } from "./lib/frame-budget";
 import { SendQuota } from "./lib/send-quota";
 import { DEFAULT_ONLINE_MS, DEFAULT_PRESENCE_SHARDS, type PresenceRecord } from "./presence";

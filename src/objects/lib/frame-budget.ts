@@ -1,4 +1,4 @@
-import { TokenBucket } from "../../protocol/token-bucket";
+import { TokenBucket } from "../../protocol";
 
 /** The close code and reason a socket gets when it goes past its frame budget. */
 export const FLOOD_CLOSE_CODE = 1008;

@@ -1,5 +1,5 @@
 import { attachmentOf } from "./sockets";
-import type { TokenBucket } from "../../protocol/token-bucket";
+import type { TokenBucket } from "../../protocol";
 
 export type SendVerdict =
   | { ok: true }
