@@ -213,6 +213,23 @@ describe("history, layout and session", () => {
     await shown(alice.page.getByRole("button", { name: "Sign in" }));
   });
 
+  it("signs out everywhere: another tab of the same user goes back to the sign-in screen", async () => {
+    const alice = await join("alice");
+    // A second tab: its own session (sessionStorage is per tab), signed in with the same account.
+    const tab = await alice.context.newPage();
+    await tab.goto(worker.url);
+    await tab.getByLabel("Username").fill(alice.user);
+    await tab.getByLabel("Password").fill(PASSWORD);
+    await tab.getByRole("button", { name: "Sign in" }).click();
+    await shown(tab.getByRole("heading", { name: alice.user }));
+    await gone(tab.getByText("Connecting…"));
+
+    await alice.page.getByRole("button", { name: "Sign out" }).click();
+    // The server closed the other tab's socket (token revoked): it signs out rather than reconnect.
+    await shown(tab.getByRole("button", { name: "Sign in" }));
+    await tab.close();
+  });
+
   it("serves the app with a strict Content-Security-Policy and no inline script", async () => {
     const response = await fetch(worker.url);
     const csp = response.headers.get("content-security-policy") ?? "";
